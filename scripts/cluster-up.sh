@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# cluster-up.sh - as root, on Debian 12 or 13, install and start everything ws
+# runs against: a single-node Slurm (munge, MariaDB, slurmdbd, slurmctld, slurmd),
+# Apptainer (with the `singularity` command), Lmod, debootstrap (image builds),
+# and the non-root account the service runs as. Idempotent: a rerun while all
+# runs is a no-op in a few seconds.
+#
+# Env: WS_USER (default ws) - the service account.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WS_USER=${WS_USER:-ws}
+log() { printf '[cluster-up] %s\n' "$*" >&2; }
+[ "$(id -u)" = 0 ] || { log "ERROR: must run as root"; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+
+# ---- packages that are not Slurm's or Apptainer's -----------------------------------
+PKGS=(lmod debootstrap python3-venv python3-dev zip unzip procps)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  apt-get -o DPkg::Lock::Timeout=600 update -qq || log "apt-get update failed (continuing)"
+  apt-get -o DPkg::Lock::Timeout=600 -y --no-install-recommends install "${missing[@]}" >/dev/null
+fi
+
+# ---- the service account ---------------------------------------------------------------
+if ! id "$WS_USER" >/dev/null 2>&1; then
+  log "creating account $WS_USER"
+  useradd --system --create-home --home-dir "/var/lib/$WS_USER" --shell /bin/bash "$WS_USER"
+fi
+
+# ---- Slurm (slurmdbd knows the service account, so it may submit) ------------------------
+LOCAL_SLURM_USERS="root $WS_USER" LOCAL_SLURM_SMOKE_TEST=${LOCAL_SLURM_SMOKE_TEST:-0} \
+  bash "$here/slurm-up.sh"
+
+# ---- Apptainer ---------------------------------------------------------------------------
+bash "$here/apptainer-up.sh"
+# SIF images are mounted with squashfuse by non-root accounts: /dev/fuse must be usable.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  log "chmod 0666 /dev/fuse (non-root accounts mount SIF images through FUSE)"
+  chmod 0666 /dev/fuse
+fi
+log "ready: $(sinfo -h -o '%P %a %D %T' | head -1); $(apptainer --version); Lmod $(dpkg-query -W -f='${Version}' lmod)"

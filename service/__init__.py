@@ -1,0 +1,1 @@
+"""ws: run containerized software on a Slurm cluster over HTTP."""

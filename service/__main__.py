@@ -1,0 +1,44 @@
+"""`ws`: the command line. The only place that reads os.environ."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from service import admin_cli
+from service.app import create_app
+from service.config import ConfigError, load_config, with_overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ws", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML config file (default: $WS_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    admin_cli.add_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as e:
+        print(f"ws: {e}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+        config = with_overrides(config, **overrides)
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
+                    access_log_format='%a "%r" %s %b %Tfs')
+        return 0
+    return admin_cli.run(args, config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

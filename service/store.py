@@ -1,0 +1,145 @@
+"""The embedded SQLite store: users, catalogue, access relations, run index.
+
+Run folders stay the record of truth for runs; the `runs` table is an index
+(numbers for job names, owners for quotas and privacy, ages for retention).
+Schema changes are appended to MIGRATIONS and applied on open.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        created REAL NOT NULL
+    );
+    CREATE TABLE containers (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ('docker', 'singularity')),
+        image TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE softwares (
+        name TEXT PRIMARY KEY,
+        container TEXT NOT NULL REFERENCES containers(name),
+        description TEXT NOT NULL DEFAULT '',
+        shortname TEXT NOT NULL DEFAULT '',
+        urls TEXT NOT NULL DEFAULT '{}',
+        keywords TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE software_access (
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        software TEXT NOT NULL REFERENCES softwares(name) ON DELETE CASCADE,
+        level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 4),
+        PRIMARY KEY (user, software)
+    );
+    CREATE TABLE container_access (
+        user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        container TEXT NOT NULL REFERENCES containers(name) ON DELETE CASCADE,
+        level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 4),
+        PRIMARY KEY (user, container)
+    );
+    CREATE TABLE runs (
+        number INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        software TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('local', 'cluster')),
+        created REAL NOT NULL,
+        cr TEXT NOT NULL DEFAULT 'WAIT'
+    );
+    CREATE INDEX runs_owner_cr ON runs(owner, cr);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class RunIndexEntry:
+    number: int
+    key: str
+    software: str
+    owner: str
+    kind: str
+    created: float
+    cr: str
+
+
+class Store:
+    """One SQLite connection. Queries are small and local, so they run inline."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                self.db.executescript(script)
+            self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- run index -------------------------------------------------------------------
+    def add_run(self, key: str, software: str, owner: str, kind: str) -> int:
+        """Index a new run; returns its number (the `114` of `114-ws-sw_example`)."""
+        cur = self.db.execute(
+            "INSERT INTO runs (key, software, owner, kind, created) VALUES (?, ?, ?, ?, ?)",
+            (key, software, owner, kind, time.time()),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    def remove_run(self, key: str) -> None:
+        self.db.execute("DELETE FROM runs WHERE key = ?", (key,))
+
+    def set_run_cr(self, key: str, cr: str) -> None:
+        self.db.execute("UPDATE runs SET cr = ? WHERE key = ?", (cr, key))
+
+    def get_run(self, key: str) -> RunIndexEntry | None:
+        row = self.db.execute("SELECT * FROM runs WHERE key = ?", (key,)).fetchone()
+        return RunIndexEntry(**dict(row)) if row else None
+
+    def live_runs(self, kind: str = "cluster") -> list[RunIndexEntry]:
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE cr = 'WAIT' AND kind = ? ORDER BY number", (kind,)
+        ).fetchall()
+        return [RunIndexEntry(**dict(r)) for r in rows]
+
+    def count_live_runs(self, owner: str) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM runs WHERE owner = ? AND cr = 'WAIT'", (owner,)
+        ).fetchone()
+        return int(row[0])
+
+    def runs_older_than(self, created_before: float) -> list[RunIndexEntry]:
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE created < ? AND cr != 'WAIT'", (created_before,)
+        ).fetchall()
+        return [RunIndexEntry(**dict(r)) for r in rows]

@@ -1,0 +1,1 @@
+"""HTTP layer: middleware, parameter reading, response formats, handlers."""

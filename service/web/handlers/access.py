@@ -1,0 +1,5 @@
+"""access endpoints."""
+
+from service.web.routing import Routes
+
+routes = Routes()

@@ -1,0 +1,5 @@
+"""admin endpoints."""
+
+from service.web.routing import Routes
+
+routes = Routes()

@@ -1,0 +1,5 @@
+"""catalogue endpoints."""
+
+from service.web.routing import Routes
+
+routes = Routes()

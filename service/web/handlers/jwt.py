@@ -1,0 +1,5 @@
+"""jwt endpoints."""
+
+from service.web.routing import Routes
+
+routes = Routes()

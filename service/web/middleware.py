@@ -1,0 +1,77 @@
+"""The one place that turns errors into HTTP: {"error", "more", "type"}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from service import errors
+from service.web.formats import FORMATS, render
+
+log = logging.getLogger(__name__)
+
+# Domain error -> (HTTP status, error type). Subclasses must come before bases.
+STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
+    (errors.InvalidParameter, 400, "bad_parameter"),
+    (errors.AuthenticationFailed, 401, "unauthorized"),
+    (errors.AccessDenied, 403, "forbidden"),
+    (errors.NotFound, 404, "not_found"),
+    (errors.Conflict, 409, "conflict"),
+    (errors.NotReady, 409, "not_ready"),
+    (errors.TooLarge, 413, "too_large"),
+    (errors.RunFailed, 422, "run_failed"),
+    (errors.TooManyRuns, 429, "too_many_runs"),
+    (errors.ClusterUnavailable, 503, "cluster_unavailable"),
+    (errors.Busy, 503, "busy"),
+    (errors.StorageFull, 507, "storage_full"),
+)
+
+# Key under which handlers record the asked `format` so errors use it too.
+FORMAT_REQUEST_KEY = "ws_format"
+
+
+def error_body(message: str, more: list[str], error_type: str) -> dict[str, object]:
+    return {"error": message, "more": more, "type": error_type}
+
+
+def _format_of(request: web.Request) -> str:
+    fmt = request.get(FORMAT_REQUEST_KEY) or request.query.get("format", "json")
+    return fmt if fmt in FORMATS else "json"
+
+
+def _map(error: errors.WsError) -> tuple[int, str]:
+    for cls, status, error_type in STATUS:
+        if isinstance(error, cls):
+            return status, error_type
+    return 500, "internal_error"
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.WsError as e:
+        status, error_type = _map(e)
+        body = error_body(e.message, e.more, error_type)
+        if isinstance(e, errors.RunFailed):
+            body["report"] = e.report
+        headers = {}
+        if isinstance(e, errors.Busy):
+            headers["Retry-After"] = str(e.retry_after_s)
+        return render(body, _format_of(request), status, headers)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        error_type = {404: "not_found", 405: "method_not_allowed",
+                      413: "too_large"}.get(e.status, "http_error")
+        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return render(error_body(e.reason, [], error_type), _format_of(request), e.status,
+                      headers)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.rel_url.path)
+        return render(error_body("internal error; the administrator can find it in the "
+                                 "service log", [], "internal_error"), _format_of(request), 500)
