@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from service.config import Config
-from service.keys import CONFIG_KEY, JWT_SECRET_KEY, STORE_KEY
+from service.keys import CONFIG_KEY, JWT_SECRET_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
+from service.poller import Poller
 from service.secrets_file import jwt_secret
 from service.store import Store
-from service.web.handlers import access, admin, catalogue, jwt
+from service.submit import SbatchSubmitter, Submitter
+from service.web.handlers import access, admin, catalogue, download, jwt, muse
 from service.web.middleware import error_middleware
 
-HANDLER_MODULES = (jwt, catalogue, access, admin)
+HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = Store(app[CONFIG_KEY].database)
+    config = app[CONFIG_KEY]
+    for folder in (config.runs_dir, config.downloads_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    store = Store(config.database)
     app[STORE_KEY] = store
     yield
     store.close()
 
 
-def create_app(config: Config) -> web.Application:
+async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
+    poller = Poller(app[STORE_KEY], app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster)
+    poller.load()  # runs submitted before a restart are followed again
+    app[POLLER_KEY] = poller
+    task = asyncio.create_task(poller.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(config: Config, submitter: Submitter | None = None) -> web.Application:
     # Bodies other than multipart (streamed with their own limits) stay small.
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
     app[JWT_SECRET_KEY] = jwt_secret(config)
+    app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
     app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_poller_ctx)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes.table)
     return app

@@ -89,9 +89,9 @@ class Store:
     def _migrate(self) -> None:
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                self.db.executescript(script)
-            self.db.execute(f"PRAGMA user_version = {number}")
+            # executescript() commits first, so the transaction lives in the script.
+            self.db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

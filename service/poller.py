@@ -1,0 +1,134 @@
+"""The one background loop that follows every live cluster run.
+
+Per round it asks Slurm once about all of the service's jobs (`squeue`), then
+once about those squeue no longer knows (`sacct`), then reads the run folders'
+exit records for what neither answers. So the number of Slurm queries per
+minute does not grow with the number of runs. State requests read `view`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from service import atomic, slurm
+from service.config import ClusterConfig
+from service.exits import read_exit_records
+from service.runfolder import RunFolder
+from service.runstate import RunState, ended
+from service.store import Store
+
+log = logging.getLogger(__name__)
+YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
+
+
+class Poller:
+    def __init__(self, store: Store, runs_dir: Path, config: ClusterConfig) -> None:
+        self.store = store
+        self.runs_dir = runs_dir
+        self.config = config
+        self.view: dict[str, RunState] = {}
+        self._since: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self.queries = 0  # Slurm commands run, for tests and benchmarks
+
+    # ---- the view ----------------------------------------------------------------------
+    def load(self) -> None:
+        """After a (re)start: every run the index says is live, from its folder."""
+        for entry in self.store.live_runs("cluster"):
+            folder = RunFolder(self.runs_dir / entry.key)
+            try:
+                state = RunState.from_dict(atomic.read_json(folder.state_file))
+            except (OSError, ValueError):
+                log.warning("live run without a readable state.json; ignored")
+                continue
+            self.view[entry.key] = state
+            self._since[entry.key] = entry.created
+
+    def track(self, key: str, state: RunState) -> None:
+        self.view[key] = state
+        self._since[key] = time.time()
+        self._wake.set()
+
+    def state_of(self, key: str) -> RunState | None:
+        return self.view.get(key)
+
+    def _live(self) -> dict[str, RunState]:
+        return {k: s for k, s in self.view.items() if not s.final}
+
+    # ---- the loop ----------------------------------------------------------------------
+    async def run(self) -> None:
+        interval = self.config.poll_min_s
+        while True:
+            live = self._live()
+            if not live:
+                self._wake.clear()
+                await self._wake.wait()
+                interval = self.config.poll_min_s
+                continue
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("poll round failed")
+            now = time.time()
+            young = any(now - self._since.get(k, now) < YOUNG_S for k in self._live())
+            interval = (self.config.poll_min_s if young
+                        else min(interval * 1.5, self.config.poll_max_s))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+
+    async def poll_once(self) -> None:
+        live = {k: s for k, s in self._live().items() if s.job_id is not None}
+        if not live:
+            return
+        known: dict[int, slurm.JobInfo] = {}
+        self.queries += 1
+        result = await slurm.run(slurm.squeue_command())
+        if result.returncode == 0:
+            known.update(slurm.parse_squeue(result.stdout))
+        else:
+            log.warning("squeue failed: %s", result.stderr.strip())
+        missing = {s.job_id for s in live.values() if s.job_id not in known}
+        missing.discard(None)
+        if missing:
+            self.queries += 1
+            result = await slurm.run(slurm.sacct_command(i for i in missing if i is not None))
+            if result.returncode == 0:
+                known.update(slurm.parse_sacct(result.stdout))
+            else:
+                log.info("sacct unavailable: %s", result.stderr.strip())
+        for key, state in live.items():
+            assert state.job_id is not None
+            self._update(key, state, known.get(state.job_id))
+
+    def _update(self, key: str, state: RunState, info: slurm.JobInfo | None) -> None:
+        folder = RunFolder(self.runs_dir / key)
+        if info is not None and info.final:
+            new = ended(state, info.state, read_exit_records(folder))
+        elif info is not None:
+            if info.state == state.latest_state:
+                return
+            new = state.moved_to(latest_state=info.state)
+        else:
+            # Slurm knows nothing (slurmdbd down, job long gone): the folder decides.
+            records = read_exit_records(folder)
+            if records.snakemake is not None:
+                guess = "COMPLETED" if records.snakemake == 0 else "FAILED"
+                new = ended(state, guess, records)
+            elif time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
+                new = ended(state, "UNKNOWN", records)
+            else:
+                return
+        self.save(key, new)
+
+    def save(self, key: str, state: RunState) -> None:
+        folder = RunFolder(self.runs_dir / key)
+        atomic.write_json(folder.state_file, state.to_dict())
+        self.view[key] = state
+        if state.final:
+            self.store.set_run_cr(key, state.cr)
+            # Keys are capabilities: log the job id, never the key.
+            log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)

@@ -1,0 +1,36 @@
+"""request.json: what a run is (who, which software, which request, its number)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from service.runrequest import RunRequest
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    key: str
+    name: str  # the software
+    owner: str
+    number: int
+    kind: str  # "cluster" | "local"
+    service: str  # the service's name in job names ("ws")
+    request: RunRequest
+    created: float = 0.0
+
+    @property
+    def jobname(self) -> str:
+        return f"{self.number}-{self.service}-{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = self.created or time.time()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["request"] = RunRequest.from_dict(data["request"])
+        return cls(**fields)

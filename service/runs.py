@@ -1,0 +1,105 @@
+"""Prepare a run folder, completely, before anything runs.
+
+The folder is built inside a staging folder and renamed into place at the end,
+so a rejected request leaves nothing behind and a published folder is whole."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from service import atomic, runfolder, workflow
+from service.catalogue import Software
+from service.config import Config
+from service.runfolder import RunFolder
+from service.runrecord import RunRecord
+from service.runrequest import RunRequest
+from service.runstate import RunState
+from service.store import Store
+from service.web.params import UploadedFile
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    folder: RunFolder
+    record: RunRecord
+    resources: workflow.Resources
+
+
+def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
+                    software: Software, resources: workflow.Resources) -> None:
+    """Write the workflow into `path`, with the paths it will have at `final`."""
+    template = config.workflows_dir / "run_command"
+    for item in ("Snakefile", "rules", "schemas"):
+        src = template / item
+        if src.is_dir():
+            shutil.copytree(src, path / item)
+        else:
+            shutil.copyfile(src, path / item)
+    work = final / "work"
+    wf_config = workflow.workflow_config(record.request, software.container.image, work,
+                                         resources)
+    atomic.write_text(path / "config.yaml",
+                      "# ws: configuration of this run (generated)\n"
+                      + workflow.yaml.safe_dump(wf_config, sort_keys=False))
+    (path / "profiles" / "default").mkdir(parents=True)
+    atomic.write_text(path / "profiles" / "default" / "config.yaml",
+                      workflow.workflow_profile(record.request, work, resources.cpus))
+    settings = workflow.JobSettings(snakemake=config.snakemake,
+                                    lmod_init=config.cluster.lmod_init,
+                                    module_paths=config.cluster.module_paths)
+    atomic.write_text(path / "job.sh",
+                      workflow.job_script(final, record.request, settings,
+                                          f"run {record.jobname}"), mode=0o755)
+
+
+def _build(staging: Path, config: Config, record: RunRecord, software: Software,
+           files: list[UploadedFile], resources: workflow.Resources) -> Path:
+    path = staging / record.key
+    path.mkdir()
+    for sub in ("status", "logs", "work"):
+        (path / sub).mkdir()
+    runfolder.treat_inputs(path / "work", record.request.ordered_filename_list, files,
+                           config.limits)
+    script = workflow.script_to_run(record.request)
+    if script and (path / "work" / script).is_file():
+        (path / "work" / script).chmod(0o755)
+    _write_workflow(path, config.runs_dir / record.key, config, record, software, resources)
+    atomic.write_json(path / "request.json", record.to_dict())
+    atomic.write_json(path / "state.json", RunState(updated=time.time()).to_dict())
+    return path
+
+
+async def prepare_run(config: Config, store: Store, software: Software, owner: str,
+                      request: RunRequest, files: list[UploadedFile], staging: Path,
+                      kind: str) -> PreparedRun:
+    """Write the whole run folder and publish it under runs_dir/<key>."""
+    runfolder.check_files_order(request.ordered_filename_list, files)
+    key = runfolder.new_key()
+    number = store.add_run(key, software.name, owner, kind)
+    record = RunRecord(key=key, name=software.name, owner=owner, number=number, kind=kind,
+                       service=config.cluster.service_name, request=request,
+                       created=time.time())
+    resources = workflow.resources_for(
+        request, workflow.profile_defaults(config.cluster.profile_dir))
+    try:
+        # The folder is built in <runs_dir>/.staging/<id>/<key>, beside the uploads,
+        # and renamed into <runs_dir>/<key>: one file system, one atomic rename.
+        built = await asyncio.to_thread(_build, staging, config, record, software, files,
+                                        resources)
+        folder = runfolder.publish(built, config.runs_dir, key)
+    except BaseException:
+        store.remove_run(key)
+        raise
+    return PreparedRun(folder, record, resources)
+
+
+def load_record(folder: RunFolder) -> RunRecord:
+    return RunRecord.from_dict(atomic.read_json(folder.request_file))
+
+
+def load_state(folder: RunFolder) -> RunState:
+    return RunState.from_dict(atomic.read_json(folder.state_file))

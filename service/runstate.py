@@ -1,0 +1,76 @@
+"""A run's state and how its one final state is decided (pure)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+IN_PROGRESS, ENDED_OK, ENDED_NOK = "IN_PROGRESS", "ENDED_OK", "ENDED_NOK"
+WAIT, OK, NOK = "WAIT", "OK", "NOK"
+
+SLURM_CAUSES = {
+    "TIMEOUT": "the job reached its time limit",
+    "OUT_OF_MEMORY": "the job ran out of memory",
+    "CANCELLED": "the job was cancelled",
+    "NODE_FAIL": "the node running the job failed",
+    "PREEMPTED": "the job was preempted",
+    "BOOT_FAIL": "the node could not boot for the job",
+    "DEADLINE": "the job missed its deadline",
+}
+
+
+@dataclass(frozen=True)
+class RunState:
+    cr: str = WAIT
+    latest_cr: str = IN_PROGRESS
+    latest_state: str = "PENDING"
+    job_id: int | None = None
+    cause: str = ""
+    updated: float = 0.0
+
+    @property
+    def final(self) -> bool:
+        return self.cr != WAIT
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunState:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def moved_to(self, **changes: Any) -> RunState:
+        return replace(self, updated=time.time(), **changes)
+
+
+@dataclass(frozen=True)
+class ExitRecords:
+    """What the job script and the rule left in the run folder."""
+
+    snakemake: int | None
+    command: int | None
+    modules_failed: bool
+
+
+def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
+    """The one final state of a run whose job is over. OK only when Slurm, Snakemake
+    and the command all say so: a job killed at its time limit is never OK."""
+    cause = ""
+    if slurm_state in SLURM_CAUSES:
+        cause = SLURM_CAUSES[slurm_state]
+    elif records.modules_failed:
+        cause = "module load failed (see logs/modules.log)"
+    elif records.command not in (None, 0):
+        cause = f"the command exited with status {records.command} (see work/stderr.txt)"
+    elif records.snakemake is None:
+        cause = f"the job ended ({slurm_state}) without recording Snakemake's exit status"
+    elif records.snakemake != 0:
+        cause = (f"Snakemake exited with status {records.snakemake} "
+                 "(see logs/snakemake.log)")
+    elif slurm_state != "COMPLETED":
+        cause = f"Slurm reports {slurm_state}"
+    if cause:
+        return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state=slurm_state,
+                              cause=cause)
+    return state.moved_to(cr=OK, latest_cr=ENDED_OK, latest_state=slurm_state, cause="")

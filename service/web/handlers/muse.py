@@ -1,0 +1,151 @@
+"""Cluster runs: POST software/{identity}/run/{name}, then state, results, content."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from service import runfolder, slurm
+from service.auth import authenticate
+from service.errors import NotFound, NotReady
+from service.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
+from service.results import (
+    cluster_report,
+    download_message,
+    result_file,
+    stdout_text,
+    store_download,
+    temp_zip,
+)
+from service.runfolder import RunFolder
+from service.runrecord import RunRecord
+from service.runs import load_record, load_state
+from service.runstate import OK, WAIT, RunState
+from service.web.files import send_file
+from service.web.formats import render
+from service.web.middleware import FORMAT_REQUEST_KEY
+from service.web.params import read_params
+from service.web.routing import Routes
+from service.web.runstart import start_run
+
+log = logging.getLogger(__name__)
+routes = Routes()
+
+
+def _urls(request: web.Request, name: str, key: str) -> dict[str, str]:
+    config = request.app[CONFIG_KEY]
+    base = f"{config.server.public_url}/api/software/{config.cluster.identity}"
+    return {"state": f"{base}/state/{name}/{key}/", "run": f"{base}/run/{name}/{key}/",
+            "content": f"{base}/content/{name}/{key}/"}
+
+
+@routes.post("/api/software/{identity}/run/{name}")
+async def post_run(request: web.Request) -> web.StreamResponse:
+    config = request.app[CONFIG_KEY]
+    if request.match_info["identity"] != config.cluster.identity:
+        raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}",
+                       [f"this service runs on {config.cluster.identity!r}"])
+    prepared = await start_run(request, "cluster")
+    folder, record = prepared.folder, prepared.record
+    job = slurm.SbatchJob(
+        script=folder.job_script, job_name=record.jobname, chdir=folder.path,
+        output=folder.logs / "slurm-%j.out", time_min=prepared.resources.runtime_min,
+        mem_mb=prepared.resources.mem_mb, cpus=prepared.resources.cpus,
+        extra=tuple((k, v) for k, v in record.request.sbatch
+                    if k not in ("time", "mem", "cpus-per-task")))
+    try:
+        job_id = await request.app[SUBMITTER_KEY].submit(job)
+    except BaseException:
+        # Nothing ran: no trace of the run is kept.
+        request.app[STORE_KEY].remove_run(record.key)
+        runfolder.remove(folder.path)
+        raise
+    poller = request.app[POLLER_KEY]
+    poller.save(record.key, load_state(folder).moved_to(job_id=job_id))
+    poller.track(record.key, poller.view[record.key])
+    log.info("run %s submitted as job %s", record.jobname, job_id)
+    urls = _urls(request, record.name, record.key)
+    body = {
+        "msg": f"GET {urls['state']} request to get cluster job state, while waiting for "
+               f"results (the GET {urls['run']} request to get results will be possible "
+               f"once job finished). Keep the software name value={record.name} and the "
+               f"key value={record.key} in order to be able to follow your POST request. "
+               "Notifications will be sent during process running if mail-user given into "
+               f"sbatch_list option. (time limit: {prepared.resources.runtime_min} min)",
+        "url": urls["state"],
+        "urls": urls,
+    }
+    return render(body, record.request.format)
+
+
+async def _find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState, str]:
+    """The run of {name}/{key}; with require_owner_token, only for its owner."""
+    config = request.app[CONFIG_KEY]
+    params = await read_params(request, config.limits)
+    fmt = params.text("format", "json")
+    request[FORMAT_REQUEST_KEY] = fmt
+    if request.match_info["identity"] != config.cluster.identity:
+        raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}")
+    folder = runfolder.find(config.runs_dir, request.match_info["key"])
+    record = load_record(folder)
+    if record.name != request.match_info["name"] or record.kind != "cluster":
+        raise NotFound("unknown run key")
+    if config.auth.require_owner_token and await authenticate(request, params) != record.owner:
+        raise NotFound("unknown run key")
+    state = request.app[POLLER_KEY].state_of(record.key) or load_state(folder)
+    return folder, record, state, fmt
+
+
+@routes.get("/api/software/{identity}/state/{name}/{key}")
+async def get_state(request: web.Request) -> web.StreamResponse:
+    _, record, state, fmt = await _find_run(request)
+    urls = _urls(request, record.name, record.key)
+    identity = request.app[CONFIG_KEY].cluster.identity
+    if state.cr == WAIT:
+        msg = (f"The job is {state.latest_state}: GET {urls['state']} again later to know "
+               f"when results are ready (GET {urls['content']} gives the run folder at "
+               "any time).")
+        url = urls["state"]
+    elif state.cr == OK:
+        msg = (f"End of job. You can now get results by GET {urls['run']} request or ask "
+               f"for content (to investigate) by GET {urls['content']} request.")
+        url = urls["run"]
+    else:
+        msg = (f"End of job, without success: {state.cause}. Ask for content (to "
+               f"investigate) by GET {urls['content']} request.")
+        url = urls["content"]
+    body = {"info": {"report": cluster_report(record, state, identity)}, "msg": msg,
+            "url": url}
+    return render(body, fmt)
+
+
+@routes.get("/api/software/{identity}/run/{name}/{key}")
+async def get_results(request: web.Request) -> web.StreamResponse:
+    folder, record, state, fmt = await _find_run(request)
+    urls = _urls(request, record.name, record.key)
+    if state.cr == WAIT:
+        raise NotReady("the run is not over yet", [f"GET {urls['state']} until cr is OK"])
+    if state.cr != OK:
+        raise NotReady(f"the run ended without success: {state.cause}",
+                       [f"GET {urls['content']} gives the run folder to investigate"])
+    config = request.app[CONFIG_KEY]
+    req = record.request
+    if req.todownload:
+        key = await asyncio.to_thread(store_download, folder, req.returned_type,
+                                      config.downloads_dir)
+        return render(download_message(config.server.public_url, key), fmt)
+    if req.returned_type == "stdout":
+        identity = config.cluster.identity
+        return render({"info": {"stdout": stdout_text(folder),
+                                "report": cluster_report(record, state, identity)}}, fmt)
+    result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
+    return await send_file(request, result)
+
+
+@routes.get("/api/software/{identity}/content/{name}/{key}")
+async def get_content(request: web.Request) -> web.StreamResponse:
+    folder, _, _, _ = await _find_run(request)
+    result = await asyncio.to_thread(temp_zip, folder, request.app[CONFIG_KEY].runs_dir)
+    return await send_file(request, result)
