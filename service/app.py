@@ -9,15 +9,23 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service.config import Config
-from service.keys import CONFIG_KEY, JWT_SECRET_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
+from service.keys import (
+    CONFIG_KEY,
+    JWT_SECRET_KEY,
+    LOCAL_RUNNER_KEY,
+    POLLER_KEY,
+    STORE_KEY,
+    SUBMITTER_KEY,
+)
+from service.local_runner import LocalRunner
 from service.poller import Poller
 from service.secrets_file import jwt_secret
 from service.store import Store
 from service.submit import SbatchSubmitter, Submitter
-from service.web.handlers import access, admin, catalogue, download, jwt, muse
+from service.web.handlers import access, admin, catalogue, download, jwt, muse, run
 from service.web.middleware import error_middleware
 
-HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download)
+HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -47,6 +55,7 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app[CONFIG_KEY] = config
     app[JWT_SECRET_KEY] = jwt_secret(config)
     app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
+    app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
     for module in HANDLER_MODULES:

@@ -17,6 +17,7 @@ from service import atomic, slurm
 from service.config import ClusterConfig
 from service.exits import read_exit_records
 from service.runfolder import RunFolder
+from service.runs import save_state
 from service.runstate import RunState, ended
 from service.store import Store
 
@@ -125,8 +126,7 @@ class Poller:
         self.save(key, new)
 
     def save(self, key: str, state: RunState) -> None:
-        folder = RunFolder(self.runs_dir / key)
-        atomic.write_json(folder.state_file, state.to_dict())
+        save_state(RunFolder(self.runs_dir / key), state)
         self.view[key] = state
         if state.final:
             self.store.set_run_cr(key, state.cr)

@@ -103,3 +103,7 @@ def load_record(folder: RunFolder) -> RunRecord:
 
 def load_state(folder: RunFolder) -> RunState:
     return RunState.from_dict(atomic.read_json(folder.state_file))
+
+
+def save_state(folder: RunFolder, state: RunState) -> None:
+    atomic.write_json(folder.state_file, state.to_dict())

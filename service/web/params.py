@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from service.config import LimitsConfig
 from service.errors import InvalidParameter, TooLarge
@@ -113,7 +113,7 @@ async def _read_multipart(request: web.Request, limits: LimitsConfig, staging: P
             part = await reader.next()
             if part is None:
                 break
-            if not isinstance(part, web.BodyPartReader):  # nested multipart
+            if not isinstance(part, BodyPartReader):  # nested multipart
                 raise InvalidParameter("nested multipart bodies are not accepted")
             if part.filename is not None:
                 if staging is None:

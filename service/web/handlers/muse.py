@@ -90,7 +90,7 @@ async def _find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunStat
         raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}")
     folder = runfolder.find(config.runs_dir, request.match_info["key"])
     record = load_record(folder)
-    if record.name != request.match_info["name"] or record.kind != "cluster":
+    if record.name != request.match_info["name"]:
         raise NotFound("unknown run key")
     if config.auth.require_owner_token and await authenticate(request, params) != record.owner:
         raise NotFound("unknown run key")

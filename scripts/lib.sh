@@ -1,0 +1,32 @@
+# Shared by the project's scripts (sourced, not run).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WS_USER=${WS_USER:-ws}
+log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "run as root (sudo $0)"; }
+
+# The service account must read the checkout (code, venv, workflows, profile):
+# give "others" traverse rights on ancestors that lack them (a clone in a 0700
+# temporary folder, say). Nothing else changes.
+make_checkout_reachable() {
+  local d=$ROOT
+  while [ "$d" != / ]; do
+    if ! runuser -u "$WS_USER" -- test -x "$d"; then
+      log "letting $WS_USER traverse $d (chmod o+x)"; chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+  done
+  runuser -u "$WS_USER" -- test -r "$ROOT/pyproject.toml" || die "$WS_USER cannot read $ROOT"
+}
+
+# var/ holds everything the service writes; it belongs to the service account.
+make_var() {
+  install -d -o "$WS_USER" -g "$WS_USER" -m 0755 "$ROOT/var"
+}
+
+# Prints the sw_example image paths (singularity SIF, docker SIF), building if needed.
+sw_example_images() {
+  bash "$ROOT/containers/sw_example/build.sh"
+}
+
+ws_as_service() { runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" "$@"; }

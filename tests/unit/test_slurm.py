@@ -1,0 +1,55 @@
+"""Slurm argv builders and parsers, on output recorded from the live cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service import slurm
+
+SQUEUE = "2|RUNNING\n1|COMPLETED\n3|FAILED\n4|PENDING\n"
+SACCT = "1|COMPLETED|0:0\n2|CANCELLED by 0|0:0\n3|FAILED|3:0\n5|TIMEOUT|0:0\n"
+SCONTROL = ("JobId=3 JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=1 "
+            "Nice=0 Account=default QOS=normal JobState=FAILED Reason=NonZeroExitCode "
+            "Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=3:0")
+
+
+def test_sbatch_command_is_an_argv_with_every_option() -> None:
+    job = slurm.SbatchJob(script=Path("/r/k/job.sh"), job_name="7-ws-sw_example",
+                          chdir=Path("/r/k"), output=Path("/r/k/logs/slurm-%j.out"),
+                          time_min=10, mem_mb=1000, cpus=1,
+                          extra=(("mail-user", "a@b.org"), ("mail-type", "ALL")))
+    assert slurm.sbatch_command(job) == [
+        "sbatch", "--parsable", "--job-name=7-ws-sw_example", "--chdir=/r/k",
+        "--output=/r/k/logs/slurm-%j.out", "--time=10", "--mem=1000M", "--cpus-per-task=1",
+        "--mail-user=a@b.org", "--mail-type=ALL", "/r/k/job.sh"]
+
+
+def test_parse_sbatch() -> None:
+    assert slurm.parse_sbatch("2\n") == 2
+    assert slurm.parse_sbatch("2459394;muse\n") == 2459394
+
+
+def test_parse_squeue() -> None:
+    jobs = slurm.parse_squeue(SQUEUE)
+    assert jobs[2].state == "RUNNING" and not jobs[2].final
+    assert jobs[1].final and jobs[3].state == "FAILED"
+    assert slurm.parse_squeue("") == {}
+
+
+def test_parse_sacct_keeps_the_state_word() -> None:
+    jobs = slurm.parse_sacct(SACCT)
+    assert jobs[2].state == "CANCELLED"
+    assert jobs[3].exit_code == "3:0"
+    assert jobs[5].state == "TIMEOUT" and jobs[5].final
+
+
+def test_parse_scontrol() -> None:
+    info = slurm.parse_scontrol(SCONTROL)
+    assert info is not None and (info.job_id, info.state, info.exit_code) == (3, "FAILED",
+                                                                              "3:0")
+    assert slurm.parse_scontrol("slurm_load_jobs error: Invalid job id specified") is None
+
+
+def test_one_query_names_every_job() -> None:
+    assert slurm.sacct_command([3, 1, 2])[4] == "--jobs=1,2,3"
+    assert "--me" in slurm.squeue_command()

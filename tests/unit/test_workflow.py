@@ -1,0 +1,74 @@
+"""The generated workflow and job script: every user string quoted or validated."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service import workflow
+from service.runrequest import parse_run_request
+from service.web.params import Params, UploadedFile
+
+ROOT = Path(__file__).resolve().parents[2]
+NASTY = "echo a; echo b && echo $(id) `id` \"q\" 'q' {x} {{y}}\nwhoami"
+
+
+def request(files: list[str] | None = None, **values: Any):  # type: ignore[no-untyped-def]
+    uploads = [UploadedFile(n, Path("/x"), 0) for n in files or []]
+    return parse_run_request(Params(values=values, files=uploads), cluster=True)
+
+
+def settings() -> workflow.JobSettings:
+    return workflow.JobSettings(snakemake=Path("/opt/ws venv/bin/snakemake"),
+                                lmod_init=Path("/etc/profile.d/lmod.sh"),
+                                module_paths=("/mods dir",))
+
+
+def test_job_script_quotes_paths_and_modules() -> None:
+    req = request(cmd=NASTY, module_list=["hello/1.0", "gcc"])
+    text = workflow.job_script(Path("/runs/k k"), req, settings(), "run 1-ws-x")
+    assert "cd '/runs/k k' || exit 90" in text
+    assert "module use '/mods dir'" in text
+    assert "module load hello/1.0 gcc" in text
+    assert "'/opt/ws venv/bin/snakemake' --snakefile Snakefile" in text
+    assert NASTY not in text and "whoami" not in text  # the command is not in the script
+    subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+def test_command_goes_to_config_unchanged() -> None:
+    req = request(cmd=NASTY)
+    config = workflow.workflow_config(req, "/img.sif", Path("/runs/k/work"),
+                                      workflow.Resources(10, 1000, 1))
+    assert yaml.safe_load(yaml.safe_dump(config))["cmd"] == NASTY
+
+
+def test_rule_quotes_the_command() -> None:
+    rule = (ROOT / "workflows" / "run_command" / "rules" / "run_command.smk").read_text()
+    assert "bash -c {params.cmd:q}" in rule
+    assert "lambda wildcards: config[\"cmd\"]" in rule
+
+
+def test_uploaded_script_as_command() -> None:
+    req = request(files=["usrcmd.sh", "stdin.txt"], cmd="usrcmd.sh")
+    assert workflow.effective_command(req) == "./usrcmd.sh"
+    assert workflow.script_to_run(req) == "usrcmd.sh"
+    assert workflow.effective_command(request(cmd="python /add.py")) == "python /add.py"
+
+
+def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
+    req = request(cmd="x", cmd_option="--bind data:/data:ro --cleanenv")
+    profile = yaml.safe_load(workflow.workflow_profile(req, Path("/runs/k/work"), 2))
+    args = shlex.split(profile["apptainer-args"])
+    assert args == ["--containall", "--cleanenv", "--bind", "/runs/k/work/data:/data:ro"]
+    assert profile["software-deployment-method"] == "apptainer"
+
+
+def test_resources_from_profile_and_sbatch_list() -> None:
+    defaults = workflow.profile_defaults(ROOT / "profiles" / "slurm")
+    assert defaults == workflow.Resources(10, 1000, 1)
+    req = request(sbatch_list='["--time=1:00:00", "--mem=2G", "--cpus-per-task=2"]')
+    assert workflow.resources_for(req, defaults) == workflow.Resources(60, 2048, 2)
