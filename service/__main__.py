@@ -13,6 +13,7 @@ from aiohttp import web
 from service import admin_cli
 from service.app import create_app
 from service.config import ConfigError, load_config, with_overrides
+from service.web.accesslog import RedactingAccessLogger
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    access_log_format='%a "%r" %s %b %Tfs')
+                    access_log_class=RedactingAccessLogger)
         return 0
     return admin_cli.run(args, config)
 

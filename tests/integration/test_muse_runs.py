@@ -1,0 +1,187 @@
+"""Cluster runs beyond the document's examples: every result type, the failure
+causes, results asked too early, restarts, modules, sbatch options, and a
+power user's rerun of a generated workflow with the project's Slurm profile."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, WS_USER, LiveService, wait_final
+
+pytestmark = pytest.mark.cluster
+
+
+def submit(service: LiveService, user: str = "alice", files: dict[str, bytes] | None = None,
+           **params: Any) -> dict[str, Any]:
+    url = f"{service.url}/api/software/muse/run/sw_example/"
+    if files:
+        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+        r = requests.post(url, data=data, files=[("file", (n, c)) for n, c in files.items()],
+                          headers=service.auth(user), timeout=60)
+    else:
+        r = requests.post(url, json=params, headers=service.auth(user), timeout=60)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def run_to_end(service: LiveService, **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    answer = submit(service, **params)
+    return answer, wait_final(answer["url"])
+
+
+def key_of(answer: dict[str, Any]) -> str:
+    return str(answer["url"].rstrip("/").rsplit("/", 1)[1])
+
+
+def assert_error(r: requests.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    assert set(body) >= {"error", "more", "type"} and isinstance(body["more"], list)
+    return body
+
+
+@pytest.mark.parametrize("returned_type,todownload", [
+    ("stdout", "no"), ("stdout.txt", "no"), ("stdout.txt", "yes"), ("run.zip", "no"),
+    ("run.zip", "yes")])
+def test_every_returned_type_and_todownload(service: LiveService, returned_type: str,
+                                            todownload: str) -> None:
+    answer, state = run_to_end(service, cmd="python /add.py 1 2",
+                               returned_type=returned_type, todownload=todownload)
+    assert state["info"]["report"]["cr"] == "OK"
+    r = requests.get(answer["urls"]["run"], timeout=30)
+    assert r.status_code == 200
+    if todownload == "yes":
+        r = requests.get(r.json()["url"], timeout=30)
+        assert r.status_code == 200
+    if returned_type == "stdout":
+        assert r.json()["info"]["stdout"] == "3.0"
+    elif returned_type == "stdout.txt":
+        assert r.text == "3.0\n"
+        assert r.headers["Content-Type"].startswith("text/plain")
+    else:
+        z = zipfile.ZipFile(io.BytesIO(r.content))
+        assert z.read(f"{key_of(answer)}/work/stdout.txt") == b"3.0\n"
+
+
+def test_stdout_with_todownload_is_refused(service: LiveService) -> None:
+    r = requests.post(f"{service.url}/api/software/muse/run/sw_example/",
+                      json={"cmd": "true", "returned_type": "stdout", "todownload": "yes"},
+                      headers=service.auth(), timeout=30)
+    assert "todownload" in assert_error(r, 400)["error"]
+
+
+def test_failing_command_ends_nok_with_its_cause(service: LiveService) -> None:
+    answer, state = run_to_end(service, cmd="python /add.py 4 x")
+    report = state["info"]["report"]
+    assert (report["cr"], report["process"]["latest_cr"]) == ("NOK", "ENDED_NOK")
+    assert report["process"]["latest_state"] == "FAILED"
+    assert "status 1" in report["process"]["cause"]
+    body = assert_error(requests.get(answer["urls"]["run"], timeout=30), 409)
+    assert "without success" in body["error"]
+    content = requests.get(answer["urls"]["content"], timeout=30)
+    z = zipfile.ZipFile(io.BytesIO(content.content))
+    assert b"could not convert" in z.read(f"{key_of(answer)}/work/stderr.txt")
+
+
+def test_results_before_the_end_then_cancel(service: LiveService) -> None:
+    answer = submit(service, cmd="sleep 120; python /add.py 1 1")
+    body = assert_error(requests.get(answer["urls"]["run"], timeout=30), 409)
+    assert body["type"] == "not_ready" and answer["url"] in " ".join(body["more"])
+    state = requests.get(answer["url"], timeout=30).json()
+    assert state["info"]["report"]["cr"] == "WAIT"
+    assert state["info"]["report"]["process"]["latest_cr"] == "IN_PROGRESS"
+    # The content is there at any time.
+    content = requests.get(answer["urls"]["content"], timeout=30)
+    assert content.status_code == 200
+    assert f"{key_of(answer)}/job.sh" in zipfile.ZipFile(io.BytesIO(content.content)).namelist()
+    job_id = state["info"]["report"]["process"]["job_id"]
+    deadline = time.time() + 60
+    while requests.get(answer["url"], timeout=30).json()["info"]["report"]["process"][
+            "latest_state"] != "RUNNING" and time.time() < deadline:
+        time.sleep(0.3)
+    subprocess.run(["scancel", str(job_id)], check=True)
+    report = wait_final(answer["url"])["info"]["report"]
+    assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "CANCELLED")
+    assert "cancelled" in report["process"]["cause"]
+
+
+def test_time_limit_is_never_ok(service: LiveService) -> None:
+    answer, state = run_to_end(service, cmd="sleep 300; python /add.py 1 1",
+                               sbatch_list=["--time=1"])
+    report = state["info"]["report"]
+    assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "TIMEOUT")
+    assert "time limit" in report["process"]["cause"]
+    assert requests.get(answer["urls"]["run"], timeout=30).status_code == 409
+
+
+def test_sbatch_options_reach_the_job(service: LiveService) -> None:
+    answer = submit(service, cmd="sleep 30",
+                    sbatch_list=["--mail-user=someone@example.org", "--time=2", "--mem=300M"])
+    state = requests.get(answer["url"], timeout=30).json()
+    job_id = state["info"]["report"]["process"]["job_id"]
+    assert state["info"]["report"]["request"]["sbatch_list"] == [
+        "--mail-user=someone@example.org", "--time=2", "--mem=300M", "--mail-type=ALL"]
+    job = subprocess.run(["scontrol", "show", "job", "--oneliner", str(job_id)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "MailUser=someone@example.org" in job
+    assert re.search(r"MailType=\S*(ALL|BEGIN,END,FAIL)", job), job
+    assert "TimeLimit=00:02:00" in job
+    assert re.search(r"JobName=\d+-ws-sw_example", job)
+    subprocess.run(["scancel", str(job_id)], check=True)
+
+
+def test_module_list_is_loaded_in_the_job(service: LiveService) -> None:
+    modulefile = service.home / "modulefiles" / "hello" / "1.0.lua"
+    modulefile.parent.mkdir(parents=True, exist_ok=True)
+    # Apptainer passes APPTAINERENV_X into the container as X, even with --containall.
+    modulefile.write_text('setenv("APPTAINERENV_HELLO_MOD", "loaded")\n')
+    answer, state = run_to_end(service, cmd="echo $HELLO_MOD", module_list=["hello/1.0"])
+    assert state["info"]["report"]["cr"] == "OK", state
+    assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "loaded"
+
+
+def test_restart_finds_live_runs(service_factory: Any) -> None:
+    live = service_factory()
+    answer = submit(live, cmd="sleep 6; python /add.py 20 22")
+    live.stop(kill=True)  # kill -9: no goodbye
+    time.sleep(8)
+    live.start()
+    state = wait_final(answer["url"])
+    assert state["info"]["report"]["cr"] == "OK"
+    assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "42.0"
+    # Keys never reach the log at info level.
+    assert key_of(answer) not in live.log()
+
+
+def test_power_user_reruns_the_workflow_with_the_slurm_profile(service: LiveService) -> None:
+    answer, state = run_to_end(service, cmd="python /add.py 2 3")
+    assert state["info"]["report"]["cr"] == "OK"
+    folder = service.runs_dir / key_of(answer)
+    (folder / "work" / "stdout.txt").unlink()
+    rerun = subprocess.run(
+        ["runuser", "-u", WS_USER, "--", str(ROOT / ".venv" / "bin" / "snakemake"),
+         "--profile", str(ROOT / "profiles" / "slurm")],
+        cwd=folder, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "slurm" in rerun.stderr.lower()
+    assert (folder / "work" / "stdout.txt").read_text() == "5.0\n"
+
+
+def test_unknown_run_key_and_name(service: LiveService) -> None:
+    answer, _ = run_to_end(service, cmd="true")
+    for url in (answer["url"].replace("sw_example", "other"),
+                answer["url"].replace(key_of(answer), "0" * 8 + "-0000-4000-8000-" + "0" * 12),
+                f"{service.url}/api/software/muse/state/sw_example/..%2F..%2Fetc/",
+                answer["url"].replace("/muse/", "/elsewhere/")):
+        assert_error(requests.get(url, timeout=30), 404)
