@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from service import atomic, runfolder, workflow
 from service.catalogue import Software
 from service.config import Config
@@ -44,7 +46,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                                          resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
-                      + workflow.yaml.safe_dump(wf_config, sort_keys=False))
+                      + yaml.safe_dump(wf_config, sort_keys=False))
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, work, resources.cpus))

@@ -5,43 +5,27 @@ started as a subprocess under the non-root service account, as in production."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-WS_USER = os.environ.get("WS_USER", "ws")
-WS = str(ROOT / ".venv" / "bin" / "ws")
-PASSWORD = "password-{}"
-# name -> (level on the sw_example container or None, is_admin)
-USERS: dict[str, tuple[int | None, bool]] = {
-    "alice": (2, False), "vic": (1, False), "sue": (3, False), "adam": (4, True),
-    "bob": (None, False),
-}
+from tests.live import ROOT, LiveService, make_service, run, wait_final
 
-
-def _run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, text=True, capture_output=True, check=False, **kw)
+# Test modules import these from tests.live; re-exported for convenience.
+__all__ = ["LiveService", "wait_final"]
 
 
 @pytest.fixture(scope="session")
 def cluster() -> None:
     """The live single-node cluster; brought up if it is down, else a clear failure."""
     def up() -> bool:
-        ping = _run(["scontrol", "ping"]) if shutil.which("scontrol") else None
+        ping = run(["scontrol", "ping"]) if shutil.which("scontrol") else None
         return ping is not None and "UP" in ping.stdout
     if not up():
-        result = _run(["bash", str(ROOT / "scripts" / "cluster-up.sh")])
+        result = run(["bash", str(ROOT / "scripts" / "cluster-up.sh")])
         if result.returncode != 0 or not up():
             pytest.fail("the live cluster cannot be brought up (scripts/cluster-up.sh):\n"
                         + result.stderr[-3000:], pytrace=False)
@@ -49,134 +33,11 @@ def cluster() -> None:
 
 @pytest.fixture(scope="session")
 def images(cluster: None) -> dict[str, Path]:
-    result = _run(["bash", str(ROOT / "containers" / "sw_example" / "build.sh")])
-    if result.returncode != 0:
-        pytest.fail("sw_example images cannot be built:\n" + result.stderr[-3000:],
-                    pytrace=False)
-    sif, docker_sif = result.stdout.split()
-    return {"singularity": Path(sif), "docker": Path(docker_sif),
-            "docker_tar": Path(docker_sif[: -len(".sif")] + ".tar")}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-@dataclass
-class LiveService:
-    home: Path
-    config: Path
-    url: str
-    images: dict[str, Path]
-    proc: subprocess.Popen[bytes] | None = None
-    _tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.home / "runs"
-
-    def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return _run(["runuser", "-u", WS_USER, "--", WS, "--config", str(self.config),
-                     "admin", *args], input=stdin)
-
-    def start(self) -> None:
-        log = (self.home / "service.log").open("ab")
-        self.proc = subprocess.Popen(
-            ["runuser", "-u", WS_USER, "--", WS, "--config", str(self.config), "serve"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{self.url}/api/software/list/", timeout=2).ok:
-                    return
-            except requests.ConnectionError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError("the service did not start:\n" + self.log()[-3000:])
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc is None:
-            return
-        import signal
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=20)
-        self.proc = None
-
-    def log(self) -> str:
-        return (self.home / "service.log").read_text(errors="replace")
-
-    def token(self, user: str = "alice") -> str:
-        if user not in self._tokens:
-            r = requests.post(f"{self.url}/api/jwt/obtain/",
-                              data={"username": user, "password": PASSWORD.format(user)},
-                              timeout=30)
-            assert r.status_code == 200, r.text
-            self._tokens[user] = r.json()["jwt"]
-        return self._tokens[user]
-
-    def auth(self, user: str = "alice") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(user)}"}
-
-
-def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveService:
-    """A service of its own: folder under var/tests, config, catalogue, users."""
-    home = ROOT / "var" / "tests" / uuid.uuid4().hex[:12]
-    home.mkdir(parents=True)
-    port = _free_port()
-    settings: dict[str, dict[str, Any]] = {
-        "": {"state_dir": "state", "runs_dir": "runs"},
-        "server": {"host": "127.0.0.1", "port": port},
-        "cluster": {"poll_min_s": 0.3, "poll_max_s": 2.0,
-                    "module_paths": [str(home / "modulefiles")]},
-        "local": {"time_limit_s": 60.0},
-    }
-    for name, values in sections.items():
-        settings.setdefault(name, {}).update(values)
-    lines = [f"{k} = {_toml(v)}" for k, v in settings.pop("").items()]
-    for name, values in settings.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {_toml(v)}" for k, v in values.items()]
-    config = home / "ws.toml"
-    config.write_text("\n".join(lines) + "\n")
-    (home / "modulefiles").mkdir()
-    subprocess.run(["chown", "-R", f"{WS_USER}:", str(home.parent)], check=True)
-    service = LiveService(home, config, f"http://127.0.0.1:{port}", images)
-    steps = [
-        ["container", "add", "sw_example", "--type", "singularity", "--image",
-         str(images["singularity"])],
-        ["software", "add", "sw_example", "--container", "sw_example", "--desc", "adds"],
-    ]
-    for step in steps:
-        result = service.admin(*step)
-        assert result.returncode == 0, result.stderr
-    for user, (level, is_admin) in USERS.items():
-        result = service.admin("user", "add", user, *(["--admin"] if is_admin else []),
-                               stdin=PASSWORD.format(user) + "\n")
-        assert result.returncode == 0, result.stderr
-        if level is not None:
-            result = service.admin("access", "grant", user, "--container", "sw_example",
-                                   "--level", str(level))
-            assert result.returncode == 0, result.stderr
-    service.start()
-    return service
+    from tests.live import build_images
+    try:
+        return build_images()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -199,11 +60,3 @@ def service_factory(images: dict[str, Path]) -> Iterator[Callable[..., LiveServi
         live.stop()
 
 
-def wait_final(state_url: str, timeout: float = 180.0) -> dict[str, Any]:
-    """Poll a cluster run's state URL until its cr is no longer WAIT."""
-    deadline = time.time() + timeout
-    while True:
-        body: dict[str, Any] = requests.get(state_url, timeout=30).json()
-        if body["info"]["report"]["cr"] != "WAIT" or time.time() > deadline:
-            return body
-        time.sleep(0.3)

@@ -68,9 +68,9 @@ async def error_middleware(
             raise
         error_type = {404: "not_found", 405: "method_not_allowed",
                       413: "too_large"}.get(e.status, "http_error")
-        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        allow = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
         return render(error_body(e.reason, [], error_type), _format_of(request), e.status,
-                      headers)
+                      allow)
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.rel_url.path)
         return render(error_body("internal error; the administrator can find it in the "

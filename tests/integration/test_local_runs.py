@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import LiveService
+from tests.live import LiveService
 
 pytestmark = pytest.mark.cluster
 SEED = Path(__file__).resolve().parent.parent / "data" / "seed"

@@ -10,13 +10,12 @@ import re
 import subprocess
 import time
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import ROOT, WS_USER, LiveService, wait_final
+from tests.live import ROOT, WS_USER, LiveService, wait_final
 
 pytestmark = pytest.mark.cluster
 

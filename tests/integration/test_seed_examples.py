@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import LiveService, wait_final
+from tests.live import LiveService, wait_final
 
 pytestmark = pytest.mark.cluster
 SEED = Path(__file__).resolve().parent.parent / "data" / "seed"

@@ -1,5 +1,231 @@
-"""admin endpoints."""
+"""GET /api/admin (overview, HTML or data) and the admin JSON API: the same
+operations as `ws admin`, for admin users only. In the update operations an
+absent or empty field means "unchanged"."""
 
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from service import access, catalogue, users
+from service.auth import authenticate, is_admin, token_of
+from service.errors import AccessDenied, Conflict, InvalidParameter, NotFound
+from service.keys import STORE_KEY
+from service.names import check_name
+from service.passwords import check_password, hash_password
+from service.runrequest import NO, YES
+from service.store import Store
+from service.web.admin_page import admin_page
+from service.web.formats import render
+from service.web.params import Params
+from service.web.reading import read_request
 from service.web.routing import Routes
 
 routes = Routes()
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _admin_request(request: web.Request) -> tuple[Params, str, Store]:
+    params, fmt = await read_request(request)
+    me = await authenticate(request, params)
+    store = request.app[STORE_KEY]
+    if not is_admin(store, me):
+        raise AccessDenied("this is for administrators only")
+    return params, fmt, store
+
+
+# ---- parameters ------------------------------------------------------------------------
+
+def _required(params: Params, name: str) -> str:
+    value = params.text(name)
+    if not value:
+        raise InvalidParameter(f"parameter {name!r} is required")
+    return value
+
+
+def _optional(params: Params, name: str) -> str | None:
+    return params.text(name) or None
+
+
+def _flag(params: Params, name: str) -> bool | None:
+    value = params.text(name).lower()
+    if value not in YES + NO:
+        raise InvalidParameter(f"bad {name} {value!r}", ["allowed: yes, no"])
+    return None if value == "" else value in YES
+
+
+def _json(params: Params, name: str, kind: type[Any]) -> Any:
+    """A JSON object or list, given as such (JSON body) or as JSON text (forms)."""
+    value = params.values.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as e:
+            raise InvalidParameter(f"{name} is not valid JSON", [str(e)]) from e
+    if not isinstance(value, kind):
+        raise InvalidParameter(f"{name} must be a JSON {'object' if kind is dict else 'list'}")
+    return value
+
+
+async def _hash(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(
+        None, hash_password, check_password(password))
+
+
+def _overview(store: Store) -> dict[str, list[dict[str, object]]]:
+    return {
+        "users": [u.as_dict() for u in users.list_users(store)],
+        "containers": [dict(c.as_info()) for c in catalogue.list_containers(store)],
+        "softwares": [{"name": s.name, "container": s.container.name, **s.sw_info()}
+                      for s in catalogue.list_softwares(store)],
+        "access": [{"user": g.user, "kind": g.kind, "target": g.target, "level": g.level}
+                   for g in access.list_grants(store)],
+    }
+
+
+# ---- the overview ----------------------------------------------------------------------
+
+@routes.get("/api/admin")
+async def overview(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    browser = "format" not in params.values and "text/html" in request.headers.get(
+        "Accept", "")
+    if fmt == "api" or browser:
+        page = admin_page(_overview(store), request.path.rstrip("/"),
+                          token_of(request, params))
+        # The page holds the admin's token (in its forms) and the user list.
+        return web.Response(text=page, content_type="text/html", headers=NO_STORE)
+    return render(_overview(store), fmt, headers=NO_STORE)
+
+
+# ---- users -----------------------------------------------------------------------------
+
+@routes.post("/api/admin/user/add")
+async def user_add(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = check_name("user", _required(params, "name"))
+    if users.get_user(store, name) is not None:
+        raise Conflict(f"user {name!r} exists already")
+    password_hash = await _hash(_required(params, "password"))
+    user = users.add_user(store, name, password_hash, bool(_flag(params, "admin")))
+    return render({"msg": f"added user {name}", "user": user.as_dict()}, fmt)
+
+
+@routes.post("/api/admin/user/remove")
+async def user_remove(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = _required(params, "name")
+    users.remove_user(store, name)
+    return render({"msg": f"removed user {name}"}, fmt)
+
+
+@routes.post("/api/admin/user/password")
+async def user_password(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = _required(params, "name")
+    if users.get_user(store, name) is None:
+        raise NotFound(f"unknown user {name!r}")
+    users.set_password_hash(store, name, await _hash(_required(params, "password")))
+    return render({"msg": f"changed the password of {name}"}, fmt)
+
+
+@routes.post("/api/admin/user/update")
+async def user_update(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = _required(params, "name")
+    flag = _flag(params, "admin")
+    if flag is not None:
+        users.set_admin(store, name, flag)
+    user = users.get_user(store, name)
+    if user is None:
+        raise NotFound(f"unknown user {name!r}")
+    return render({"msg": f"updated user {name}", "user": user.as_dict()}, fmt)
+
+
+# ---- containers ------------------------------------------------------------------------
+# Images are not built here: building takes minutes and runs apptainer, so it is
+# the cluster admin's job (`ws admin container add --archive`).
+
+@routes.post("/api/admin/container/add")
+async def container_add(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    c = catalogue.add_container(store, _required(params, "name"), _required(params, "type"),
+                                _required(params, "image"), params.text("desc"))
+    return render({"msg": f"added container {c.name}", "container": c.as_info()}, fmt)
+
+
+@routes.post("/api/admin/container/update")
+async def container_update(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    c = catalogue.update_container(store, _required(params, "name"),
+                                   _optional(params, "type"), _optional(params, "image"),
+                                   _optional(params, "desc"))
+    return render({"msg": f"updated container {c.name}", "container": c.as_info()}, fmt)
+
+
+@routes.post("/api/admin/container/remove")
+async def container_remove(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = _required(params, "name")
+    catalogue.remove_container(store, name)
+    return render({"msg": f"removed container {name}"}, fmt)
+
+
+# ---- softwares -------------------------------------------------------------------------
+
+def _software_dict(s: catalogue.Software) -> dict[str, object]:
+    return {"name": s.name, "container": s.container.name, **s.sw_info()}
+
+
+@routes.post("/api/admin/software/add")
+async def software_add(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    s = catalogue.add_software(store, _required(params, "name"),
+                               _required(params, "container"), params.text("desc"),
+                               params.text("shortname"), _json(params, "urls", dict),
+                               _json(params, "keywords", list) or [])
+    return render({"msg": f"added software {s.name}", "software": _software_dict(s)}, fmt)
+
+
+@routes.post("/api/admin/software/update")
+async def software_update(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    s = catalogue.update_software(store, _required(params, "name"),
+                                  _optional(params, "container"), _optional(params, "desc"),
+                                  _optional(params, "shortname"), _json(params, "urls", dict),
+                                  _json(params, "keywords", list))
+    return render({"msg": f"updated software {s.name}", "software": _software_dict(s)}, fmt)
+
+
+@routes.post("/api/admin/software/remove")
+async def software_remove(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    name = _required(params, "name")
+    catalogue.remove_software(store, name)
+    return render({"msg": f"removed software {name}"}, fmt)
+
+
+# ---- access ----------------------------------------------------------------------------
+
+@routes.post("/api/admin/access/grant")
+async def access_grant(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    g = access.grant(store, _required(params, "user"),
+                     access.check_level(params.values.get("level")),
+                     _optional(params, "software"), _optional(params, "container"))
+    return render({"msg": f"granted {access.LEVELS[g.level]} on {g.kind} {g.target} to "
+                          f"{g.user}", "grant": g.as_dict()}, fmt)
+
+
+@routes.post("/api/admin/access/revoke")
+async def access_revoke(request: web.Request) -> web.Response:
+    params, fmt, store = await _admin_request(request)
+    user = _required(params, "user")
+    software, container = _optional(params, "software"), _optional(params, "container")
+    access.revoke(store, user, software, container)
+    return render({"msg": f"revoked the access of {user} to {software or container}"}, fmt)

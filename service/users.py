@@ -1,0 +1,73 @@
+"""Service accounts: a name, a password hash and an admin flag.
+
+Hashing is not done here (see service.passwords): callers hash first, off the event
+loop when they are handlers."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from service.errors import Conflict, NotFound
+from service.names import check_name
+from service.store import Store
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    is_admin: bool
+    created: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "is_admin": self.is_admin}
+
+
+def add_user(store: Store, name: str, password_hash: str, is_admin: bool = False) -> User:
+    check_name("user", name)
+    created = time.time()
+    try:
+        store.db.execute(
+            "INSERT INTO users (name, password_hash, is_admin, created) VALUES (?, ?, ?, ?)",
+            (name, password_hash, int(is_admin), created))
+    except sqlite3.IntegrityError as e:
+        raise Conflict(f"user {name!r} exists already") from e
+    return User(name, is_admin, created)
+
+
+def remove_user(store: Store, name: str) -> None:
+    # Grants go with the user (ON DELETE CASCADE).
+    if store.db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+        raise NotFound(f"unknown user {name!r}")
+
+
+def set_password_hash(store: Store, name: str, password_hash: str) -> None:
+    cur = store.db.execute("UPDATE users SET password_hash = ? WHERE name = ?",
+                           (password_hash, name))
+    if cur.rowcount == 0:
+        raise NotFound(f"unknown user {name!r}")
+
+
+def set_admin(store: Store, name: str, is_admin: bool) -> None:
+    cur = store.db.execute("UPDATE users SET is_admin = ? WHERE name = ?",
+                           (int(is_admin), name))
+    if cur.rowcount == 0:
+        raise NotFound(f"unknown user {name!r}")
+
+
+def password_hash(store: Store, name: str) -> str | None:
+    row = store.db.execute("SELECT password_hash FROM users WHERE name = ?",
+                           (name,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def get_user(store: Store, name: str) -> User | None:
+    row = store.db.execute("SELECT name, is_admin, created FROM users WHERE name = ?",
+                           (name,)).fetchone()
+    return User(row["name"], bool(row["is_admin"]), row["created"]) if row else None
+
+
+def list_users(store: Store) -> list[User]:
+    rows = store.db.execute("SELECT name, is_admin, created FROM users ORDER BY name")
+    return [User(r["name"], bool(r["is_admin"]), r["created"]) for r in rows.fetchall()]
