@@ -18,7 +18,9 @@ from service.keys import (
     SUBMITTER_KEY,
 )
 from service.local_runner import LocalRunner
+from service.modules import MODULES_KEY, ModuleCatalogue
 from service.poller import Poller
+from service.retention import retention_ctx
 from service.secrets_file import jwt_secret
 from service.store import Store
 from service.submit import SbatchSubmitter, Submitter
@@ -49,6 +51,13 @@ async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
+    runner = app[LOCAL_RUNNER_KEY]
+    await runner.start()
+    yield
+    await runner.stop()
+
+
 def create_app(config: Config, submitter: Submitter | None = None) -> web.Application:
     # Bodies other than multipart (streamed with their own limits) stay small.
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
@@ -58,6 +67,9 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
+    app.cleanup_ctx.append(retention_ctx)
+    app[MODULES_KEY] = ModuleCatalogue.from_config(config.cluster)
+    app.cleanup_ctx.append(_local_runner_ctx)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes.table)
     return app

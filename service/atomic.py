@@ -8,18 +8,21 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text(path: Path, text: str, mode: int = 0o644) -> None:
+def write_text(path: Path, text: str, mode: int = 0o644, durable: bool = True) -> None:
+    """durable=False skips the fsync: for files in a staging folder, which only
+    become visible through a later rename."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with tmp.open("w") as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     tmp.chmod(mode)
     os.replace(tmp, path)
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def write_json(path: Path, data: Any, durable: bool = True) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", durable=durable)
 
 
 def read_json(path: Path) -> Any:

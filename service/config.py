@@ -51,6 +51,20 @@ class ClusterConfig:
     # A job that Slurm no longer knows and that left no exit record is declared
     # lost after this long.
     lost_after_s: float = 600.0
+    # Host folders (absolute) that runs may bind read-only with cmd_option
+    # `--bind /host/path[:/target]`, e.g. shared reference data. Empty: none.
+    allowed_binds: tuple[str, ...] = ()
+    # How long the list of available environment modules (module -t avail) is
+    # reused before the module tool is asked again.
+    module_cache_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        for path in self.allowed_binds:
+            parts = path.split("/")
+            if not path.startswith("/") or path == "/" or any(
+                    p in ("..", ".") for p in parts) or "//" in path:
+                raise ConfigError(f"cluster.allowed_binds: {path!r} must be a plain "
+                                  "absolute path other than /")
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,9 @@ class LocalRunConfig:
     max_concurrent: int = 2
     max_waiting: int = 8
     time_limit_s: float = 300.0
+    # Keep one Snakemake process warm and fork a child per run (see
+    # service/warm_snakemake.py); false: each run starts Snakemake anew.
+    warm_snakemake: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,7 +85,11 @@ class LimitsConfig:
     max_zip_entries: int = 10_000
     max_files: int = 100
     max_live_runs_per_user: int = 50
+    # Final runs and downloads older than this are deleted by the service
+    # (service/retention.py); fractions of a day are allowed.
     retention_days: float = 30.0
+    # How often the retention task looks for what to delete.
+    retention_check_s: float = 3600.0
 
 
 @dataclass(frozen=True)

@@ -113,3 +113,10 @@ def test_concurrency_bound_and_a_responsive_service(service_factory: Any) -> Non
         assert first.result().json()["info"]["stdout"] == "done"
     assert busy.status_code == 503, busy.text
     assert busy.json()["type"] == "busy" and busy.headers["Retry-After"]
+
+
+def test_without_warm_snakemake(service_factory: Any) -> None:
+    # Each run starts Snakemake anew through the run's job.sh, as on the cluster.
+    live = service_factory(local={"warm_snakemake": False})
+    r = local_run(live, cmd="python /add.py 4 5")
+    assert r.status_code == 200 and r.json()["info"]["stdout"] == "9.0", r.text
