@@ -29,7 +29,7 @@ STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
 )
 
 # Key under which handlers record the asked `format` so errors use it too.
-FORMAT_REQUEST_KEY = "ws_format"
+FORMAT_REQUEST_KEY = web.RequestKey("ws_format", str)
 
 
 def error_body(message: str, more: list[str], error_type: str) -> dict[str, object]:
