@@ -1,0 +1,92 @@
+"""The poller: one squeue (and at most one sacct) per round, whatever the number
+of live runs; Slurm output here is recorded output, parsed as the real thing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service import atomic, slurm
+from service.config import ClusterConfig
+from service.poller import Poller
+from service.runstate import RunState
+from service.store import Store
+
+
+def make_runs(tmp_path: Path, store: Store, poller: Poller, n: int) -> list[str]:
+    keys = []
+    for i in range(n):
+        key = f"{i:08d}-0000-4000-8000-000000000000"
+        store.add_run(key, "sw_example", "alice", "cluster")
+        folder = tmp_path / "runs" / key
+        (folder / "status").mkdir(parents=True)
+        (folder / "work").mkdir()
+        state = RunState(job_id=100 + i)
+        atomic.write_json(folder / "state.json", state.to_dict())
+        poller.track(key, state)
+        keys.append(key)
+    return keys
+
+
+@pytest.mark.parametrize("n", [1, 50])
+async def test_one_query_per_round_whatever_the_number_of_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    keys = make_runs(tmp_path, store, poller, n)
+    calls: list[list[str]] = []
+
+    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        calls.append(list(argv))
+        if argv[0] == "squeue":  # half still running, half finished
+            lines = [f"{100 + i}|{'RUNNING' if i % 2 else 'COMPLETED'}" for i in range(n)]
+            return slurm.Completed(0, "\n".join(lines) + "\n", "")
+        return slurm.Completed(0, "", "")
+
+    monkeypatch.setattr(slurm, "run", recorded)
+    for i, key in enumerate(keys):
+        if i % 2 == 0:  # what job.sh and the rule leave behind
+            (tmp_path / "runs" / key / "status" / "snakemake.exit").write_text("0\n")
+            (tmp_path / "runs" / key / "work" / ".command_exit").write_text("0\n")
+    await poller.poll_once()
+    assert [c[0] for c in calls] == ["squeue"]
+    finished = [k for i, k in enumerate(keys) if i % 2 == 0]
+    assert all(poller.view[k].cr == "OK" for k in finished)
+    assert all(store.get_run(k).cr == "OK" for k in finished)  # type: ignore[union-attr]
+    assert all(atomic.read_json(tmp_path / "runs" / k / "state.json")["cr"] == "OK"
+               for k in finished)
+
+
+async def test_sacct_then_the_run_folder_when_squeue_forgot(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    a, b, c = make_runs(tmp_path, store, poller, 3)
+    calls: list[str] = []
+
+    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        calls.append(argv[0])
+        if argv[0] == "squeue":
+            return slurm.Completed(0, "", "")
+        # slurmdbd knows job 100 only
+        return slurm.Completed(0, "100|TIMEOUT|0:0\n", "")
+
+    monkeypatch.setattr(slurm, "run", recorded)
+    (tmp_path / "runs" / b / "status" / "snakemake.exit").write_text("1\n")
+    (tmp_path / "runs" / b / "work" / ".command_exit").write_text("2\n")
+    await poller.poll_once()
+    assert calls == ["squeue", "sacct"]
+    assert (poller.view[a].cr, poller.view[a].latest_state) == ("NOK", "TIMEOUT")
+    assert poller.view[b].cr == "NOK" and "status 2" in poller.view[b].cause
+    assert poller.view[c].cr == "WAIT"  # nobody knows yet: wait, until lost_after_s
+
+
+async def test_reload_after_restart(tmp_path: Path) -> None:
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    keys = make_runs(tmp_path, store, poller, 2)
+    again = Poller(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs", ClusterConfig())
+    again.load()
+    assert set(again.view) == set(keys)
+    assert all(s.job_id is not None for s in again.view.values())
