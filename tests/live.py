@@ -144,6 +144,10 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
         ["container", "add", "sw_example", "--type", "singularity", "--image",
          str(images["singularity"])],
         ["software", "add", "sw_example", "--container", "sw_example", "--desc", "adds"],
+        # The docker-type container: its SIF was built from the Docker image archive.
+        ["container", "add", "sw_example_docker", "--type", "docker", "--archive",
+         str(images["docker_tar"]), "--image", str(images["docker"])],
+        ["software", "add", "sw_example_docker", "--container", "sw_example_docker"],
     ]
     for step in steps:
         result = service.admin(*step)
@@ -153,18 +157,20 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
                                stdin=PASSWORD.format(user) + "\n")
         assert result.returncode == 0, result.stderr
         if level is not None:
-            result = service.admin("access", "grant", user, "--container", "sw_example",
-                                   "--level", str(level))
-            assert result.returncode == 0, result.stderr
+            for container in ("sw_example", "sw_example_docker"):
+                result = service.admin("access", "grant", user, "--container", container,
+                                       "--level", str(level))
+                assert result.returncode == 0, result.stderr
     service.start()
     return service
 
 
-def wait_final(state_url: str, timeout: float = 180.0) -> dict[str, Any]:
+def wait_final(state_url: str, timeout: float = 180.0,
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Poll a cluster run's state URL until its cr is no longer WAIT."""
     deadline = time.time() + timeout
     while True:
-        body: dict[str, Any] = requests.get(state_url, timeout=30).json()
+        body: dict[str, Any] = requests.get(state_url, headers=headers, timeout=30).json()
         if body["info"]["report"]["cr"] != "WAIT" or time.time() > deadline:
             return body
         time.sleep(0.3)

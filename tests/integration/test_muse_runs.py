@@ -184,3 +184,29 @@ def test_unknown_run_key_and_name(service: LiveService) -> None:
                 f"{service.url}/api/software/muse/state/sw_example/..%2F..%2Fetc/",
                 answer["url"].replace("/muse/", "/elsewhere/")):
         assert_error(requests.get(url, timeout=30), 404)
+
+
+def test_docker_type_container_runs_its_sif(service: LiveService) -> None:
+    r = requests.post(f"{service.url}/api/software/muse/run/sw_example_docker/",
+                      json={"cmd": "python /add.py 4 5"}, headers=service.auth(), timeout=60)
+    state = wait_final(r.json()["url"])
+    assert state["info"]["report"]["cr"] == "OK"
+    run = requests.get(r.json()["urls"]["run"], timeout=30).json()
+    assert run["info"]["stdout"] == "9.0"
+    detail = requests.get(f"{service.url}/api/software/detail/sw_example_docker/",
+                          timeout=30).json()
+    assert detail["info"]["cont"]["type"] == "docker"
+
+
+def test_owner_token_required_when_configured(service_factory: Any) -> None:
+    live = service_factory(auth={"require_owner_token": True})
+    answer = submit(live, cmd="python /add.py 1 1")
+    urls = [answer["urls"]["state"], answer["urls"]["run"], answer["urls"]["content"]]
+    for url in urls:
+        assert_error(requests.get(url, timeout=30), 401)
+        assert_error(requests.get(url, headers=live.auth("sue"), timeout=30), 404)
+    state = wait_final(answer["url"], headers=live.auth())
+    assert state["info"]["report"]["cr"] == "OK"
+    r = requests.get(answer["urls"]["run"], params={"jwt": live.token()}, timeout=30)
+    assert r.json()["info"]["stdout"] == "2.0"
+
