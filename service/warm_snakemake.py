@@ -23,7 +23,6 @@ import tempfile
 import traceback
 from typing import Any, NoReturn
 
-
 # Run once by the warm process itself: it goes through everything a real run
 # does (parsing, schema validation, DAG, scheduling, local execution) but the
 # container, so the imports and caches it fills are there for every child.
@@ -46,10 +45,10 @@ def warm_up() -> None:
     """Import what every run needs, let the plugin registries collect their
     plugins, and run a tiny workflow, so the children start with all of it in
     memory."""
-    import snakemake.cli  # noqa: F401
-    import snakemake.dag  # noqa: F401
-    import snakemake.deployment.singularity  # noqa: F401
-    import snakemake.jobs  # noqa: F401
+    import snakemake.cli
+    import snakemake.dag
+    import snakemake.deployment.singularity
+    import snakemake.jobs
     import snakemake.shell  # noqa: F401
     from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
     from snakemake_interface_logger_plugins.registry import LoggerPluginRegistry
@@ -61,6 +60,13 @@ def warm_up() -> None:
                      LoggerPluginRegistry, SchedulerPluginRegistry):
         registry()
     import snakemake.cli as cli
+    from snakemake.deployment.singularity import Singularity
+    from snakemake.exceptions import WorkflowError
+
+    # Snakemake keeps one Singularity object per process and asks
+    # `apptainer --version` once; asked here, no child has to ask again.
+    with contextlib.suppress(WorkflowError):
+        Singularity().check()
 
     saved = os.dup(1), os.dup(2)
     folder = tempfile.mkdtemp(prefix="ws-warm-up-")
@@ -121,6 +127,10 @@ def _say(message: dict[str, Any]) -> None:
 
 
 def serve() -> None:
+    # This process forks: keep native thread pools (OpenBLAS, through pandas,
+    # which a Snakemake plugin imports) from starting threads before it does.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
