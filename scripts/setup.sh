@@ -7,11 +7,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
-WS_USER=$WS_USER bash "$ROOT/scripts/cluster-up.sh"
-bash "$ROOT/scripts/venv.sh"
-make_checkout_reachable
-make_var
-mapfile -t IMAGES < <(sw_example_images)
+mapfile -t IMAGES < <(prepare_machine)
 SIF=${IMAGES[0]}; DOCKER_SIF=${IMAGES[1]}
 DOCKER_TAR=${DOCKER_SIF%.sif}.tar
 

@@ -5,11 +5,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
-WS_USER=$WS_USER bash "$ROOT/scripts/cluster-up.sh"
-bash "$ROOT/scripts/venv.sh"
-make_checkout_reachable
-make_var
-sw_example_images >/dev/null
+prepare_machine >/dev/null
 cd "$ROOT"
 log "ruff"; .venv/bin/ruff check service tests
 log "mypy"; .venv/bin/mypy
