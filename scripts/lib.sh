@@ -38,5 +38,5 @@ prepare_machine() {
   bash "$ROOT/scripts/venv.sh"
   make_checkout_reachable
   make_var
-  sw_example_images
+  sw_example_images >/dev/null
 }

@@ -7,7 +7,9 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
-mapfile -t IMAGES < <(prepare_machine)
+prepare_machine
+images=$(sw_example_images)  # built by now: this only prints their paths
+mapfile -t IMAGES <<< "$images"
 SIF=${IMAGES[0]}; DOCKER_SIF=${IMAGES[1]}
 DOCKER_TAR=${DOCKER_SIF%.sif}.tar
 

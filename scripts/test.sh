@@ -5,7 +5,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
-prepare_machine >/dev/null
+prepare_machine
 cd "$ROOT"
 log "ruff"; .venv/bin/ruff check service tests
 log "mypy"; .venv/bin/mypy
