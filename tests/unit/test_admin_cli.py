@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import stat
 from pathlib import Path
 
 import pytest
@@ -24,9 +22,7 @@ class Cli:
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                  capsys: pytest.CaptureFixture[str]) -> None:
         self.config_file = tmp_path / "ws.toml"
-        self.apptainer = tmp_path / "fake-apptainer"
-        self.config_file.write_text(
-            f'state_dir = "state"\nruns_dir = "runs"\napptainer = "{self.apptainer}"\n')
+        self.config_file.write_text('state_dir = "state"\nruns_dir = "runs"\n')
         self.config = Config(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs")
         self.monkeypatch = monkeypatch
         self.capsys = capsys
@@ -120,78 +116,6 @@ def test_singularity_containers(cli: Cli, tmp_path: Path) -> None:
     cli.ok("container", "remove", "c1")
     assert cli.ok("container", "list") == ""
     assert "unknown container" in cli.fails("container", "remove", "c1")
-
-
-def _fake_apptainer(cli: Cli, exit_code: int = 0) -> Path:
-    """An apptainer that records its argv and writes the image it is asked for."""
-    log = cli.apptainer.with_suffix(".log")
-    cli.apptainer.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" >> "{log}"\n'
-        f"[ {exit_code} = 0 ] || {{ echo 'FATAL: bad archive' >&2; exit {exit_code}; }}\n"
-        'echo SIF > "$4"\n')
-    cli.apptainer.chmod(cli.apptainer.stat().st_mode | stat.S_IXUSR)
-    return log
-
-
-def test_docker_container_builds_the_sif(cli: Cli, tmp_path: Path) -> None:
-    log = _fake_apptainer(cli)
-    archive = tmp_path / "image.tar"
-    archive.write_bytes(b"tar")
-    sif = tmp_path / "built" / "image.sif"
-    out = cli.ok("container", "add", "d1", "--type", "docker", "--archive", str(archive),
-                 "--image", str(sif))
-    assert "built" in out
-    assert log.read_text() == f"-s build --force {sif} docker-archive:{archive}\n"
-    assert sif.is_file()
-    assert cli.ok("container", "list") == f"d1\tdocker\t{sif}\t\n"
-
-    # An existing image is kept unless --rebuild.
-    out = cli.ok("container", "update", "d1", "--archive", str(archive), "--image", str(sif))
-    assert "kept existing" in out
-    assert len(log.read_text().splitlines()) == 1
-    cli.ok("container", "update", "d1", "--archive", str(archive), "--image", str(sif),
-           "--rebuild")
-    assert len(log.read_text().splitlines()) == 2
-
-    # Relative paths are taken from where the admin is.
-    cli.monkeypatch.chdir(tmp_path)
-    cli.ok("container", "add", "d2", "--type", "docker", "--archive", "image.tar",
-           "--image", "rel.sif")
-    assert f"d2\tdocker\t{tmp_path / 'rel.sif'}" in cli.ok("container", "list")
-
-
-def test_docker_container_errors(cli: Cli, tmp_path: Path) -> None:
-    _fake_apptainer(cli, exit_code=3)
-    archive = tmp_path / "image.tar"
-    archive.write_bytes(b"tar")
-    sif = tmp_path / "image.sif"
-    err = cli.fails("container", "add", "d1", "--type", "docker", "--archive", str(archive),
-                    "--image", str(sif))
-    assert "apptainer build failed (exit 3)" in err and "FATAL: bad archive" in err
-    assert "not an existing file" in cli.fails(
-        "container", "add", "d1", "--type", "docker", "--archive",
-        str(tmp_path / "missing.tar"), "--image", str(sif))
-    cli.apptainer.unlink()
-    assert "cannot run" in cli.fails("container", "add", "d1", "--type", "docker",
-                                     "--archive", str(archive), "--image", str(sif))
-    # Without an archive, a docker-type image must exist already.
-    assert "not an existing file" in cli.fails("container", "add", "d1", "--type", "docker",
-                                               "--image", str(sif))
-    assert cli.ok("container", "list") == ""
-
-
-REAL_ARCHIVE = Path("/var/cache/ws/images/sw_example_docker-1bf4cad6bd0b.tar")
-
-
-@pytest.mark.skipif(not REAL_ARCHIVE.is_file() or not shutil.which("apptainer"),
-                    reason="needs apptainer and the sw_example docker archive")
-def test_real_apptainer_build(cli: Cli, tmp_path: Path) -> None:
-    cli.config_file.write_text('state_dir = "state"\nruns_dir = "runs"\n')
-    sif = tmp_path / "sw_example_docker.sif"
-    cli.ok("container", "add", "sw_example_docker", "--type", "docker", "--archive",
-           str(REAL_ARCHIVE), "--image", str(sif))
-    assert sif.read_bytes()[:2] == b"#!"  # a SIF starts with its launcher line
 
 
 def test_softwares(cli: Cli, tmp_path: Path) -> None:
