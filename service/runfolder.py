@@ -20,6 +20,7 @@ import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -28,7 +29,8 @@ from service.config import LimitsConfig
 from service.errors import InvalidParameter, NotFound, TooLarge
 from service.web.params import UploadedFile, check_file_name
 
-KEY_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# fullmatch: `$` alone would also accept a key followed by a newline.
+KEY_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 STAGING = ".staging"
 
 
@@ -88,7 +90,7 @@ def new_key() -> str:
 
 def find(runs_dir: Path, key: str) -> RunFolder:
     """The run folder of `key`; anything that is not a well-formed key is unknown."""
-    if not KEY_RE.match(key):
+    if not KEY_RE.fullmatch(key):
         raise NotFound("unknown run key")
     folder = RunFolder(runs_dir / key)
     if not folder.request_file.is_file():
@@ -116,6 +118,19 @@ def check_files_order(order: tuple[str, ...], files: list[UploadedFile]) -> None
                                [f"not in files_order: {n!r}" for n in unlisted])
 
 
+# Names the workflow itself keeps in work/: Snakemake's metadata (read by the
+# Snakemake on the host) and the command's exit record. No upload may plant them.
+RESERVED = frozenset({".snakemake", ".command_exit"})
+
+
+@dataclass
+class _Budget:
+    """What all the zips of one request may still unpack (bytes, entries)."""
+
+    bytes: int
+    entries: int
+
+
 def treat_inputs(work: Path, order: tuple[str, ...], files: list[UploadedFile],
                  limits: LimitsConfig) -> None:
     """Copy the uploads into `work` in the given order (a later copy overwrites),
@@ -124,7 +139,13 @@ def treat_inputs(work: Path, order: tuple[str, ...], files: list[UploadedFile],
     by_name: dict[str, list[UploadedFile]] = {}
     for f in files:
         by_name.setdefault(f.name, []).append(f)
+    # The limits bound the whole request, not each zip: 100 zips of 500 MB each
+    # would otherwise be fine.
+    budget = _Budget(limits.max_unzipped_bytes, limits.max_zip_entries)
     for name in order:
+        if name in RESERVED:
+            raise InvalidParameter(f"{name!r} is a name the workflow keeps for itself",
+                                   [f"reserved: {', '.join(sorted(RESERVED))}"])
         for upload in by_name[name]:
             dest = work / name
             if dest.is_symlink() or dest.is_dir():
@@ -132,32 +153,40 @@ def treat_inputs(work: Path, order: tuple[str, ...], files: list[UploadedFile],
                                        "earlier zip")
             shutil.copyfile(upload.path, dest)
             if zipfile.is_zipfile(dest):
-                _unzip(dest, work, limits)
+                _unzip(dest, work, budget)
 
 
-def _unzip(archive: Path, work: Path, limits: LimitsConfig) -> None:
+def _unzip(archive: Path, work: Path, budget: _Budget) -> None:
     try:
         with zipfile.ZipFile(archive) as z:
             members = z.infolist()
-            _check_members(archive.name, members, limits)
+            _check_members(archive.name, members, budget)
             for m in members:
                 target = work.joinpath(*m.filename.rstrip("/").split("/"))
-                if m.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    if m.is_dir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except (FileExistsError, NotADirectoryError) as e:
+                    raise InvalidParameter(f"zip {archive.name!r}: {m.filename!r} needs a "
+                                           "folder where a file is") from e
                 if target.is_symlink() or target.is_dir():
                     raise InvalidParameter(f"zip {archive.name!r}: {m.filename!r} would "
                                            "replace a folder or link")
                 with z.open(m) as src, target.open("wb") as out:
-                    _copy_bounded(src, out, m.file_size, archive.name)
-    except zipfile.BadZipFile as e:
+                    _copy_bounded(src, out, m.file_size, archive.name, budget)
+    # What a damaged, encrypted or exotic zip raises while being read.
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
+            NotImplementedError) as e:
         raise InvalidParameter(f"zip {archive.name!r} cannot be read", [str(e)]) from e
 
 
-def _check_members(zip_name: str, members: list[zipfile.ZipInfo], limits: LimitsConfig) -> None:
-    if len(members) > limits.max_zip_entries:
-        raise TooLarge(f"zip {zip_name!r} has more than {limits.max_zip_entries} entries")
+def _check_members(zip_name: str, members: list[zipfile.ZipInfo], budget: _Budget) -> None:
+    budget.entries -= len(members)
+    if budget.entries < 0:
+        raise TooLarge(f"zip {zip_name!r}: the request's zips have more than the "
+                       "allowed number of entries")
     total = 0
     for m in members:
         name = m.filename
@@ -167,15 +196,19 @@ def _check_members(zip_name: str, members: list[zipfile.ZipInfo], limits: Limits
                                    ["absolute paths and '..' are refused"])
         for p in parts:
             check_file_name(p)
+        if parts[0] in RESERVED:
+            raise InvalidParameter(f"zip {zip_name!r}: entry {name!r} uses a name the "
+                                   "workflow keeps for itself")
         if stat.S_ISLNK(m.external_attr >> 16):
             raise InvalidParameter(f"zip {zip_name!r}: entry {name!r} is a symbolic link")
         total += m.file_size
-        if total > limits.max_unzipped_bytes:
-            raise TooLarge(f"zip {zip_name!r} unpacks to more than "
-                           f"{limits.max_unzipped_bytes} bytes")
+        if total > budget.bytes:
+            raise TooLarge(f"zip {zip_name!r}: the request's zips unpack to more than "
+                           "the allowed size")
 
 
-def _copy_bounded(src: IO[bytes], out: IO[bytes], declared: int, zip_name: str) -> None:
+def _copy_bounded(src: IO[bytes], out: IO[bytes], declared: int, zip_name: str,
+                  budget: _Budget) -> None:
     # Never trust the declared size of an entry: count what really comes out.
     written = 0
     while True:
@@ -183,7 +216,8 @@ def _copy_bounded(src: IO[bytes], out: IO[bytes], declared: int, zip_name: str) 
         if not chunk:
             return
         written += len(chunk)
-        if written > declared:
+        budget.bytes -= len(chunk)
+        if written > declared or budget.bytes < 0:
             raise TooLarge(f"zip {zip_name!r} has an entry larger than it declares")
         out.write(chunk)
 

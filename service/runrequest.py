@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +23,15 @@ MAIL_TYPES = frozenset({"NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVAL
                         "STAGE_OUT", "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80",
                         "TIME_LIMIT_50", "ARRAY_TASKS"})
 SBATCH_OPTIONS = ("mail-user", "mail-type", "time", "mem", "cpus-per-task", "partition", "qos")
-MODULE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._+-]{0,99})?$")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}$")
-TIME_RE = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
-MEM_RE = re.compile(r"^(\d+)([KMGT]?)$", re.IGNORECASE)
+# Always used with fullmatch and re.ASCII: `$` alone would let a trailing newline
+# through, and \d would take non-ASCII digits that Slurm does not read.
+MODULE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._+-]{0,99})?",
+                       re.ASCII)
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}", re.ASCII)
+TIME_RE = re.compile(r"(?:(\d{1,6})-)?(\d{1,7})(?::(\d{1,7}))?(?::(\d{1,7}))?", re.ASCII)
+MEM_RE = re.compile(r"(\d{1,12})([KMGT]?)", re.IGNORECASE | re.ASCII)
+CPUS_RE = re.compile(r"[0-9]{1,4}", re.ASCII)
 # Singularity options a run may pass. Binds are checked apart (see _check_bind).
 FLAG_OPTIONS = frozenset({"--cleanenv", "-e", "--no-home", "--writable-tmpfs", "--no-init",
                           "--no-eval", "--no-umask"})
@@ -135,25 +140,47 @@ def _check_cmd(cmd: str) -> str:
     return cmd
 
 
-def _check_bind(spec: str) -> Bind:
+def inside(path: str, roots: tuple[str, ...]) -> bool:
+    """Whether `path` is one of `roots` or under one (paths spelled plainly)."""
+    stripped = (r.rstrip("/") for r in roots)
+    return any(path == root or path.startswith(root + "/") for root in stripped)
+
+
+def _check_bind(spec: str, allowed_binds: tuple[str, ...]) -> Bind:
     parts = spec.split(":")
     if len(parts) not in (1, 2, 3) or not all(parts[:2]):
         raise InvalidParameter(f"bad bind {spec!r}", ["expected src[:dest[:ro|rw]]"])
     source = parts[0]
     target = parts[1] if len(parts) > 1 else source
-    mode = parts[2] if len(parts) > 2 else "rw"
-    if mode not in ("ro", "rw"):
+    mode = parts[2] if len(parts) > 2 else ""
+    if mode not in ("ro", "rw", ""):
         raise InvalidParameter(f"bad bind mode {mode!r}", ["allowed: ro, rw"])
-    if source.startswith("/") or any(p in ("..", "") for p in source.split("/")):
-        raise InvalidParameter(
-            f"bind source {source!r} is not allowed",
-            ["binds may only name a path inside the run folder, relative to it"])
+    hint = ["binds may only name a path inside the run folder, relative to it"]
+    if allowed_binds:
+        hint.append(f"or one of the host paths the administrator allows (read-only): "
+                    f"{', '.join(allowed_binds)}")
+    segments = source.split("/")
+    if source.startswith("/"):
+        # A host path: only under an administrator's allowed path, spelled plainly
+        # (no '..', '.', '//'), and never writable. Links are resolved in runs.py.
+        if any(p in ("..", ".", "") for p in segments[1:]) \
+                or not inside(source, allowed_binds):
+            raise InvalidParameter(f"bind source {source!r} is not allowed", hint)
+        if mode == "rw":
+            raise InvalidParameter(f"bind source {source!r} is a host path: read-only",
+                                   ["use :ro or no mode"])
+        read_only = True
+    else:
+        if any(p in ("..", "") for p in segments):
+            raise InvalidParameter(f"bind source {source!r} is not allowed", hint)
+        read_only = mode == "ro"
     if not target.startswith("/") or ".." in target.split("/") or target == "/":
         raise InvalidParameter(f"bind target {target!r} must be an absolute path other than /")
-    return Bind(source, target, mode == "ro")
+    return Bind(source, target, read_only)
 
 
-def _cmd_option(raw: str) -> tuple[tuple[str, ...], tuple[Bind, ...]]:
+def _cmd_option(raw: str, allowed_binds: tuple[str, ...] = ()
+                ) -> tuple[tuple[str, ...], tuple[Bind, ...]]:
     try:
         words = shlex.split(raw)
     except ValueError as e:
@@ -174,10 +201,11 @@ def _cmd_option(raw: str) -> tuple[tuple[str, ...], tuple[Bind, ...]]:
                 value = words[i]
             else:
                 raise InvalidParameter(f"cmd_option {name} needs a value")
-            if "\n" in value or "\x00" in value:
-                raise InvalidParameter(f"bad value for {name}")
+            if any(unicodedata.category(c)[0] == "C" for c in value):
+                raise InvalidParameter(f"bad value for {name}",
+                                       ["control characters are not allowed"])
             if name in BIND_OPTIONS:
-                binds.extend(_check_bind(spec) for spec in value.split(","))
+                binds.extend(_check_bind(spec, allowed_binds) for spec in value.split(","))
             else:
                 options.extend((name, value))
         else:
@@ -189,7 +217,7 @@ def _cmd_option(raw: str) -> tuple[tuple[str, ...], tuple[Bind, ...]]:
 
 
 def _minutes(value: str) -> int:
-    m = TIME_RE.match(value)
+    m = TIME_RE.fullmatch(value)
     if not m:
         raise InvalidParameter(f"bad time {value!r}", ["expected minutes, MM:SS, HH:MM:SS "
                                                          "or D-HH[:MM[:SS]]"])
@@ -204,7 +232,7 @@ def _minutes(value: str) -> int:
 
 
 def mem_mb(value: str) -> int:
-    m = MEM_RE.match(value)
+    m = MEM_RE.fullmatch(value)
     if not m:
         raise InvalidParameter(f"bad mem {value!r}", ["expected a size like 500M or 2G"])
     factor = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[m.group(2).upper()]
@@ -217,7 +245,7 @@ def time_minutes(value: str) -> int:
 
 def _check_sbatch_value(option: str, value: str) -> str:
     if option == "mail-user":
-        if not EMAIL_RE.match(value):
+        if not EMAIL_RE.fullmatch(value):
             raise InvalidParameter(f"bad mail-user {value!r}")
     elif option == "mail-type":
         kinds = value.upper().split(",")
@@ -231,9 +259,9 @@ def _check_sbatch_value(option: str, value: str) -> str:
     elif option == "mem":
         mem_mb(value)
     elif option == "cpus-per-task":
-        if not value.isdigit() or not 1 <= int(value) <= 1024:
+        if not CPUS_RE.fullmatch(value) or not 1 <= int(value) <= 1024:
             raise InvalidParameter(f"bad cpus-per-task {value!r}")
-    elif not NAME_RE.match(value):  # partition, qos
+    elif not NAME_RE.fullmatch(value):  # partition, qos
         raise InvalidParameter(f"bad {option} {value!r}")
     return value
 
@@ -272,23 +300,26 @@ def _sbatch(params: Params) -> tuple[tuple[str, str], ...]:
 def _modules(params: Params) -> tuple[str, ...]:
     modules = _string_list(params, "module_list")
     for m in modules:
-        if not MODULE_RE.match(m):
+        if not MODULE_RE.fullmatch(m):
             raise InvalidParameter(f"bad module name {m!r}",
                                    ["expected name or name/version"])
     return tuple(modules)
 
 
-def parse_run_request(params: Params, cluster: bool) -> RunRequest:
+def parse_run_request(params: Params, cluster: bool,
+                      allowed_binds: tuple[str, ...] = ()) -> RunRequest:
+    """`allowed_binds`: host paths the administrator lets runs bind read-only."""
     returned_type = choice(params, "returned_type", RETURNED_TYPES, "stdout")
     todownload_text = params.text("todownload", "no").lower()
     if todownload_text not in YES + NO:
         raise InvalidParameter(f"bad todownload {todownload_text!r}", ["allowed: yes, no"])
     todownload = todownload_text in YES
     if todownload and returned_type == "stdout":
-        raise InvalidParameter("todownload=yes needs returned_type stdout.txt or run.zip")
+        raise InvalidParameter("todownload=yes needs returned_type stdout.txt or run.zip",
+                               ["allowed with todownload=yes: stdout.txt, run.zip"])
     fmt = choice(params, "format", FORMATS, "json")
     cmd_option = params.text("cmd_option")
-    options, binds = _cmd_option(cmd_option)
+    options, binds = _cmd_option(cmd_option, allowed_binds)
     if not cluster and (params.values.get("sbatch_list") or params.values.get("module_list")):
         raise InvalidParameter("sbatch_list and module_list are for cluster runs "
                                "(POST /api/software/muse/run/{name})")

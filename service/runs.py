@@ -6,6 +6,7 @@ so a rejected request leaves nothing behind and a published folder is whole."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ import yaml
 from service import atomic, runfolder, workflow
 from service.catalogue import Software
 from service.config import Config
+from service.errors import InvalidParameter, StorageFull
+from service.results import storage_errors
 from service.runfolder import RunFolder
 from service.runrecord import RunRecord
-from service.runrequest import RunRequest
+from service.runrequest import RunRequest, inside
 from service.runstate import RunState
 from service.store import Store
 from service.web.params import UploadedFile
@@ -46,16 +49,18 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                                          resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
-                      + yaml.safe_dump(wf_config, sort_keys=False))
+                      + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
-                      workflow.workflow_profile(record.request, work, resources.cpus))
+                      workflow.workflow_profile(record.request, work, resources.cpus),
+                      durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
                                     module_paths=config.cluster.module_paths)
     atomic.write_text(path / "job.sh",
                       workflow.job_script(final, record.request, settings,
-                                          f"run {record.jobname}"), mode=0o755)
+                                          f"run {record.jobname}"), mode=0o755,
+                      durable=False)
 
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,
@@ -70,9 +75,30 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
     if script and (path / "work" / script).is_file():
         (path / "work" / script).chmod(0o755)
     _write_workflow(path, config.runs_dir / record.key, config, record, software, resources)
-    atomic.write_json(path / "request.json", record.to_dict())
-    atomic.write_json(path / "state.json", RunState(updated=time.time()).to_dict())
+    atomic.write_json(path / "request.json", record.to_dict(), durable=False)
+    atomic.write_json(path / "state.json", RunState(updated=time.time()).to_dict(),
+                      durable=False)
     return path
+
+
+def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
+    """A host bind's source, links resolved, must still be under an allowed path:
+    runrequest.py checked the spelling, this checks where it really leads."""
+    roots = tuple(os.path.realpath(a) for a in allowed)
+    for bind in request.binds:
+        if not bind.source.startswith("/"):
+            continue
+        real = os.path.realpath(bind.source)
+        if not os.path.exists(real) or not inside(real, roots):
+            raise InvalidParameter(f"bind source {bind.source!r} is not allowed",
+                                   ["it does not exist, or a link leads it out of the "
+                                    f"allowed host paths: {', '.join(allowed)}"])
+
+
+def storage_full(error: OSError) -> StorageFull:
+    return StorageFull("the disk is full: the run cannot be prepared",
+                       ["nothing was kept; retry later"] + ([error.strerror]
+                                                           if error.strerror else []))
 
 
 async def prepare_run(config: Config, store: Store, software: Software, owner: str,
@@ -80,6 +106,7 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
                       kind: str) -> PreparedRun:
     """Write the whole run folder and publish it under runs_dir/<key>."""
     runfolder.check_files_order(request.ordered_filename_list, files)
+    check_host_binds(request, config.cluster.allowed_binds)
     key = runfolder.new_key()
     number = store.add_run(key, software.name, owner, kind)
     record = RunRecord(key=key, name=software.name, owner=owner, number=number, kind=kind,
@@ -93,6 +120,11 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
         built = await asyncio.to_thread(_build, staging, config, record, software, files,
                                         resources)
         folder = runfolder.publish(built, config.runs_dir, key)
+    except OSError as e:
+        store.remove_run(key)
+        if storage_errors(e):
+            raise storage_full(e) from e
+        raise
     except BaseException:
         store.remove_run(key)
         raise

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from service.config import LimitsConfig
 from service.errors import InvalidParameter, TooLarge
@@ -148,5 +149,8 @@ async def _read_multipart(request: web.Request, limits: LimitsConfig, staging: P
                         part.get_charset(default="utf-8"))
                 except (UnicodeDecodeError, LookupError) as e:
                     raise InvalidParameter(f"field {part.name!r} is not UTF-8") from e
-    except ValueError as e:  # malformed parts
-        raise InvalidParameter("the multipart body cannot be parsed", [str(e)]) from e
+    # Malformed parts: aiohttp raises ValueError, or HttpProcessingError for
+    # headers it cannot read (a broken part header line).
+    except (ValueError, HttpProcessingError) as e:
+        raise InvalidParameter("the multipart body cannot be parsed",
+                               [str(e)[:200]]) from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from service.errors import InvalidParameter
 from service.runrequest import RunRequest, mem_mb, parse_run_request, time_minutes
 from service.web.params import Params, UploadedFile
-from pathlib import Path
 
 
 def parse(cluster: bool = True, files: list[str] | None = None, **values: Any) -> RunRequest:
