@@ -21,6 +21,7 @@ from service.local_runner import LocalRunner
 from service.modules import MODULES_KEY, ModuleCatalogue
 from service.poller import Poller
 from service.retention import retention_ctx
+from service.runs import end_interrupted_local_runs
 from service.secrets_file import jwt_secret
 from service.store import Store
 from service.submit import SbatchSubmitter, Submitter
@@ -52,6 +53,7 @@ async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
+    end_interrupted_local_runs(app[STORE_KEY], app[CONFIG_KEY].runs_dir)
     runner = app[LOCAL_RUNNER_KEY]
     await runner.start()
     yield

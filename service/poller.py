@@ -18,7 +18,7 @@ from service.config import ClusterConfig
 from service.exits import read_exit_records
 from service.runfolder import RunFolder
 from service.runs import save_state
-from service.runstate import RunState, ended
+from service.runstate import NOK, RunState, ended
 from service.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ class Poller:
             try:
                 state = RunState.from_dict(atomic.read_json(folder.state_file))
             except (OSError, ValueError):
-                log.warning("live run without a readable state.json; ignored")
+                # Without its state (and job id) nobody can follow it: end it.
+                log.warning("job of run %s: no readable state.json; ended NOK",
+                            entry.number)
+                self.store.set_run_cr(entry.key, NOK)
                 continue
             self.view[entry.key] = state
             self._since[entry.key] = entry.created

@@ -6,6 +6,7 @@ so a rejected request leaves nothing behind and a published folder is whole."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
@@ -22,7 +23,7 @@ from service.results import storage_errors
 from service.runfolder import RunFolder
 from service.runrecord import RunRecord
 from service.runrequest import RunRequest, inside
-from service.runstate import RunState
+from service.runstate import ENDED_NOK, NOK, RunState
 from service.store import Store
 from service.web.params import UploadedFile
 
@@ -141,3 +142,25 @@ def load_state(folder: RunFolder) -> RunState:
 
 def save_state(folder: RunFolder, state: RunState) -> None:
     atomic.write_json(folder.state_file, state.to_dict())
+
+
+def discard(store: Store, folder: RunFolder) -> None:
+    """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
+    store.remove_run(folder.key)
+    runfolder.remove(folder.path)
+
+
+def end_interrupted_local_runs(store: Store, runs_dir: Path) -> None:
+    """At start: a local run still WAIT was cut off by a restart (nothing runs it
+    any more, unlike a cluster run): end it, with that cause."""
+    for entry in store.live_runs("local"):
+        folder = RunFolder(runs_dir / entry.key)
+        try:
+            state = load_state(folder)
+        except (OSError, ValueError):
+            state = RunState()
+        ended = state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
+                               cause="the service restarted during the run")
+        with contextlib.suppress(OSError):
+            save_state(folder, ended)
+        store.set_run_cr(entry.key, NOK)

@@ -99,6 +99,10 @@ def run_child(folder: str) -> NoReturn:
     try:
         os.setsid()  # its own group: a time-out kills it and the container at once
         os.chdir(folder)
+        # Snakemake's temporary folder (its source cache among others) goes in the
+        # run folder: a child ends with os._exit, which cleans no temporary folder.
+        os.makedirs(".snakemake/tmp", exist_ok=True)
+        tempfile.tempdir = os.path.abspath(".snakemake/tmp")
         log = os.open("logs/snakemake.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

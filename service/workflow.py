@@ -16,7 +16,6 @@ import yaml
 from service.runrequest import RunRequest, mem_mb, time_minutes
 
 # Isolation: no default mounts, a clean environment, own PID and IPC namespaces.
-# Snakemake adds --home <work folder>, which becomes the only host folder inside.
 ISOLATION = ("--containall",)
 
 
@@ -82,7 +81,9 @@ def workflow_config(request: RunRequest, image: str, work: Path,
 
 
 def apptainer_args(request: RunRequest, work: Path) -> list[str]:
-    args = list(ISOLATION) + list(request.singularity_options)
+    # Snakemake passes `--home <its working dir>` (the run folder) first; this
+    # later --home wins, so work/ is the one host folder the container sees.
+    args = [*ISOLATION, "--home", str(work), *request.singularity_options]
     for b in request.binds:
         spec = f"{work / b.source}:{b.target}" + (":ro" if b.read_only else "")
         args += ["--bind", spec]
@@ -97,6 +98,12 @@ def workflow_profile(request: RunRequest, work: Path, cores: int) -> str:
         "apptainer-args": shlex.join(apptainer_args(request, work)),
         "cores": cores,
         "keep-incomplete": True,
+        # Everything but the source cache: Snakemake binds its source cache into
+        # the container, so each run keeps its own (in its temporary folder)
+        # rather than sharing ~/.cache/snakemake with every other run.
+        "shared-fs-usage": ["input-output", "persistence", "software-deployment",
+                            "software-deployment-cache", "sources",
+                            "storage-local-copies"],
     }
     return "# ws: settings of this run (generated)\n" + yaml.safe_dump(data, sort_keys=False)
 

@@ -126,8 +126,7 @@ def test_a_run_cannot_read_other_runs_or_the_service(service: LiveService,
            "ls -A \"$d\" | sed \"s|^|LS $d |\"; done; "
            f"s='{secret[:half_s]}'\"{secret[half_s:]}\"; j='{jwt[:half_j]}'\"{jwt[half_j:]}\"; "
            "timeout 60 grep -rlsF -e \"$s\" -e \"$j\" --exclude-dir=proc --exclude-dir=sys "
-           # The Snakemake source cache is the subject of the xfail test below.
-           "--exclude-dir=source-cache --exclude-dir=dev / | sed 's/^/FOUND /'; echo end")
+           "--exclude-dir=dev / | sed 's/^/FOUND /'; echo end")
     out = stdout_of(local_run(service, cmd=cmd))
     assert "VISIBLE" not in out and "FOUND" not in out, out
     assert secret not in out and jwt not in out
@@ -220,10 +219,6 @@ def test_admin_allowed_binds_are_read_only_and_nothing_else(service_factory: Any
         assert set(r.json()) == {"error", "more", "type"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Snakemake binds its source cache (~ws/.cache/snakemake/snakemake/source-cache) "
-    "read-write into every container: one run can leave files for the next. Fixed by "
-    "giving each run its own XDG_CACHE_HOME (job.sh, service/workflow.py)."))
 def test_no_writable_place_is_shared_between_runs(service: LiveService) -> None:
     tag = uuid.uuid4().hex
     mounts = "awk '{print $2}' /proc/mounts | while read -r m; do"
@@ -238,11 +233,6 @@ def test_no_writable_place_is_shared_between_runs(service: LiveService) -> None:
             leftover.unlink()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Snakemake's source cache (~ws/.cache/snakemake/snakemake/source-cache) is mounted "
-    "in every container, and keeps each run's config.yaml (with its cmd) under "
-    "snakemake-runtime-cache/tmp*/: any run reads other runs' commands. Fixed by "
-    "giving each run its own XDG_CACHE_HOME (job.sh, service/workflow.py)."))
 def test_snakemake_source_cache_shows_no_other_run(service: LiveService,
                                                    victim: tuple[Path, str]) -> None:
     _, secret = victim

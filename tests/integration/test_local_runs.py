@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import time
@@ -113,6 +114,25 @@ def test_concurrency_bound_and_a_responsive_service(service_factory: Any) -> Non
         assert first.result().json()["info"]["stdout"] == "done"
     assert busy.status_code == 503, busy.text
     assert busy.json()["type"] == "busy" and busy.headers["Retry-After"]
+    # The refused run left nothing: only the first run's folder is there.
+    assert len([p for p in live.runs_dir.iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_a_local_run_cut_off_by_a_restart_ends_nok(service_factory: Any) -> None:
+    live = service_factory()
+    live.token()
+    with ThreadPoolExecutor(1) as pool:
+        cut = pool.submit(local_run, live, cmd="sleep 20")
+        deadline = time.time() + 30
+        while not list(live.runs_dir.glob("*/work")) and time.time() < deadline:
+            time.sleep(0.2)
+        live.stop(kill=True)
+        with contextlib.suppress(requests.RequestException):
+            cut.result()
+    live.start()
+    [folder] = [p for p in live.runs_dir.iterdir() if not p.name.startswith(".")]
+    state = json.loads((folder / "state.json").read_text())
+    assert state["cr"] == "NOK" and "restarted" in state["cause"]
 
 
 def test_without_warm_snakemake(service_factory: Any) -> None:

@@ -63,8 +63,11 @@ def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
     req = request(cmd="x", cmd_option="--bind data:/data:ro --cleanenv")
     profile = yaml.safe_load(workflow.workflow_profile(req, Path("/runs/k/work"), 2))
     args = shlex.split(profile["apptainer-args"])
-    assert args == ["--containall", "--cleanenv", "--bind", "/runs/k/work/data:/data:ro"]
+    assert args == ["--containall", "--home", "/runs/k/work", "--cleanenv", "--bind",
+                    "/runs/k/work/data:/data:ro"]
     assert profile["software-deployment-method"] == "apptainer"
+    # Snakemake binds its source cache into containers: never the shared one.
+    assert "source-cache" not in profile["shared-fs-usage"]
 
 
 def test_resources_from_profile_and_sbatch_list() -> None:

@@ -21,7 +21,7 @@ from service.results import (
 )
 from service.runfolder import RunFolder
 from service.runrecord import RunRecord
-from service.runs import load_record, load_state
+from service.runs import discard, load_record, load_state
 from service.runstate import OK, WAIT, RunState
 from service.web.files import send_file
 from service.web.formats import render
@@ -59,8 +59,7 @@ async def post_run(request: web.Request) -> web.StreamResponse:
         job_id = await request.app[SUBMITTER_KEY].submit(job)
     except BaseException:
         # Nothing ran: no trace of the run is kept.
-        request.app[STORE_KEY].remove_run(record.key)
-        runfolder.remove(folder.path)
+        discard(request.app[STORE_KEY], folder)
         raise
     poller = request.app[POLLER_KEY]
     poller.save(record.key, load_state(folder).moved_to(job_id=job_id))

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from service.errors import RunFailed
+from service.errors import Busy, RunFailed
 from service.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
 from service.results import (
     download_message,
@@ -15,7 +15,7 @@ from service.results import (
     stdout_text,
     store_download,
 )
-from service.runs import load_state, save_state
+from service.runs import discard, load_state, save_state
 from service.runstate import OK
 from service.web.files import send_file
 from service.web.formats import render
@@ -30,7 +30,11 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG_KEY]
     prepared = await start_run(request, "local")
     folder, record = prepared.folder, prepared.record
-    state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder))
+    try:
+        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder))
+    except Busy:
+        discard(request.app[STORE_KEY], folder)  # refused: it leaves nothing behind
+        raise
     save_state(folder, state)
     request.app[STORE_KEY].set_run_cr(record.key, state.cr)
     report = local_report(record, state, folder)

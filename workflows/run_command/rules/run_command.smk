@@ -1,21 +1,23 @@
-# The one step of a run: the user's command, in the software's container.
+# The one step of a run: the user's command, in the software's container, in
+# the run's work/ folder (the container's home: see profiles/default).
 # The command text reaches bash only inside the container, quoted by `:q`.
 # Its exit status is kept in .command_exit before the rule fails on it, so the
 # report can tell a failing command from a failing workflow.
 rule run_command:
     output:
-        "stdout.txt",
+        "work/stdout.txt",
     log:
-        "stderr.txt",
+        "work/stderr.txt",
     container:
         config["image"]
     params:
         # A function, so that braces in the command are not taken for wildcards.
         cmd=lambda wildcards: config["cmd"],
+        workdir=config["workdir"],
     resources:
         runtime=config["runtime_min"],
         mem_mb=config["mem_mb"],
         cpus_per_task=config["cpus"],
     shell:
-        "rc=0; bash -c {params.cmd:q} > {output} 2> {log} || rc=$?; "
-        "echo $rc > .command_exit; exit $rc"
+        "cd {params.workdir:q} && rc=0; bash -c {params.cmd:q} > stdout.txt 2> stderr.txt "
+        "|| rc=$?; echo $rc > .command_exit; exit $rc"
