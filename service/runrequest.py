@@ -5,7 +5,6 @@ either a value the job script and workflow quote, or a validated token."""
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import unicodedata
@@ -100,16 +99,8 @@ def choice(params: Params, name: str, allowed: tuple[str, ...], default: str) ->
 
 
 def _json_list(params: Params, name: str) -> list[Any] | dict[str, Any] | None:
-    value = params.values.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise InvalidParameter(f"{name} must be a JSON list", [str(e)]) from e
-    if not isinstance(value, (list, dict)):
-        raise InvalidParameter(f"{name} must be a JSON list")
+    value: list[Any] | dict[str, Any] | None = params.json_value(name, (list, dict),
+                                                                 "a JSON list")
     return value
 
 

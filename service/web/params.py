@@ -47,6 +47,22 @@ class Params:
         return value
 
 
+    def json_value(self, name: str, kinds: tuple[type, ...], what: str) -> Any:
+        """A JSON list or object, given as such (JSON body) or as JSON text (forms,
+        query string); None when absent or empty."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as e:
+                raise InvalidParameter(f"{name} must be {what}", [str(e)]) from e
+        if not isinstance(value, kinds):
+            raise InvalidParameter(f"{name} must be {what}")
+        return value
+
+
 def check_file_name(name: str) -> str:
     """An uploaded file keeps its base name; anything that could name another
     place, or that a shell or terminal could misread, is refused."""

@@ -5,7 +5,6 @@ absent or empty field means "unchanged"."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import web
@@ -58,18 +57,7 @@ def _flag(params: Params, name: str) -> bool | None:
 
 
 def _json(params: Params, name: str, kind: type[Any]) -> Any:
-    """A JSON object or list, given as such (JSON body) or as JSON text (forms)."""
-    value = params.values.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise InvalidParameter(f"{name} is not valid JSON", [str(e)]) from e
-    if not isinstance(value, kind):
-        raise InvalidParameter(f"{name} must be a JSON {'object' if kind is dict else 'list'}")
-    return value
+    return params.json_value(name, (kind,), f"a JSON {'object' if kind is dict else 'list'}")
 
 
 async def _hash(password: str) -> str:
