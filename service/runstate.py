@@ -63,6 +63,8 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
         cause = "module load failed (see logs/modules.log)"
     elif records.command not in (None, 0):
         cause = f"the command exited with status {records.command} (see work/stderr.txt)"
+    elif records.command is None and records.snakemake == 0:
+        cause = "the command did not run (Snakemake found nothing to do)"
     elif records.snakemake is None:
         cause = f"the job ended ({slurm_state}) without recording Snakemake's exit status"
     elif records.snakemake != 0:

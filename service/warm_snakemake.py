@@ -63,10 +63,13 @@ def warm_up() -> None:
     from snakemake.deployment.singularity import Singularity
     from snakemake.exceptions import WorkflowError
 
-    # Snakemake keeps one Singularity object per process and asks
-    # `apptainer --version` once; asked here, no child has to ask again.
+    # Snakemake keeps one Singularity object per process. Its check() runs
+    # `apptainer --version` but never sets `checked`, so it would run again in
+    # every child: checked here once, and marked so.
     with contextlib.suppress(WorkflowError):
-        Singularity().check()
+        singularity = Singularity()
+        singularity.check()
+        singularity.checked = True
 
     saved = os.dup(1), os.dup(2)
     folder = tempfile.mkdtemp(prefix="ws-warm-up-")

@@ -98,6 +98,9 @@ def workflow_profile(request: RunRequest, work: Path, cores: int) -> str:
         "apptainer-args": shlex.join(apptainer_args(request, work)),
         "cores": cores,
         "keep-incomplete": True,
+        # One job: the ILP scheduler would only start its solver (a subprocess)
+        # to pick it.
+        "scheduler": "greedy",
         # Everything but the source cache: Snakemake binds its source cache into
         # the container, so each run keeps its own (in its temporary folder)
         # rather than sharing ~/.cache/snakemake with every other run.

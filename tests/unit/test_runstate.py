@@ -44,3 +44,9 @@ def test_missing_exit_record() -> None:
 def test_round_trip() -> None:
     state = RunState(job_id=4, latest_state="RUNNING")
     assert RunState.from_dict(state.to_dict()) == state
+
+
+def test_ok_needs_the_command_to_have_run() -> None:
+    state = ended(RunState(), "COMPLETED", ExitRecords(snakemake=0, command=None,
+                                                       modules_failed=False))
+    assert state.cr == "NOK" and "did not run" in state.cause
