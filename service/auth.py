@@ -41,7 +41,7 @@ async def login(store: Store, username: str, password: str) -> str:
         new_hash = await loop.run_in_executor(None, hash_password, password)
         # The user may have been removed meanwhile; nothing to update then.
         with contextlib.suppress(NotFound):
-            users.set_password_hash(store, username, new_hash)
+            users.set_password_hash(store, username, new_hash, end_sessions=False)
     return username
 
 
@@ -67,6 +67,9 @@ async def verified_token(request: web.Request, params: Params) -> Token:
     # if an account of the same name is made again (iat counts whole seconds).
     if user is None or token.issued < int(user.created):
         raise AuthenticationFailed("the token's user no longer exists")
+    if token.issued < int(user.tokens_valid_from):
+        raise AuthenticationFailed("the token was issued before the password changed",
+                                   [OBTAIN_HINT])
     return token
 
 

@@ -59,6 +59,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX runs_owner_cr ON runs(owner, cr);
     """,
+    # Tokens issued before this time are refused: a new password ends the
+    # sessions of whoever had the old one.
+    """
+    ALTER TABLE users ADD COLUMN tokens_valid_from REAL NOT NULL DEFAULT 0;
+    UPDATE users SET tokens_valid_from = created;
+    """,
 )
 
 

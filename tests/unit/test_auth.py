@@ -259,3 +259,26 @@ async def test_login_upgrades_old_hashes(client: TestClient[Any, Any], store: St
     assert upgraded != weak and upgraded is not None
     assert not auth.HASHER.check_needs_rehash(upgraded)
     assert auth.verify_password(upgraded, PASSWORD)
+
+
+async def test_a_new_password_ends_older_tokens(client: TestClient[Any, Any],
+                                                catalogue_data: Store,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    old = await token_for(client, "bob")
+    later = time.time() + 5  # the change comes in a later second than the token
+    monkeypatch.setattr(users.time, "time", lambda: later)
+    users.set_password_hash(catalogue_data, "bob", auth.hash_password("another password"))
+    resp = await client.post("/api/jwt/verify", data={"jwt": old})
+    assert resp.status == 401
+    assert "password changed" in (await resp.json())["error"]
+
+
+async def test_rehashing_the_same_password_keeps_tokens(client: TestClient[Any, Any],
+                                                        catalogue_data: Store,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    old = await token_for(client, "bob")
+    later = time.time() + 5
+    monkeypatch.setattr(users.time, "time", lambda: later)
+    users.set_password_hash(catalogue_data, "bob", auth.hash_password(PASSWORD),
+                            end_sessions=False)
+    assert (await client.post("/api/jwt/verify", data={"jwt": old})).status == 200
