@@ -5,6 +5,7 @@ as in production."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -163,6 +164,17 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
                 assert result.returncode == 0, result.stderr
     service.start()
     return service
+
+
+def local_run(service: LiveService, files: list[tuple[str, bytes]] | None = None,
+              user: str = "alice", **params: Any) -> requests.Response:
+    """POST a local run of sw_example; files as (name, content) pairs."""
+    url = f"{service.url}/api/software/run/sw_example/"
+    if files is not None:
+        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+        return requests.post(url, data=data, files=[("file", f) for f in files],
+                             headers=service.auth(user), timeout=120)
+    return requests.post(url, json=params, headers=service.auth(user), timeout=120)
 
 
 def wait_final(state_url: str, timeout: float = 180.0,

@@ -17,7 +17,7 @@ from service.results import storage_errors
 from service.runrequest import parse_run_request
 from service.runs import PreparedRun, prepare_run, storage_full
 from service.web.middleware import FORMAT_REQUEST_KEY
-from service.web.params import read_params
+from service.web.params import Params, read_params
 
 
 async def start_run(request: web.Request, kind: str) -> PreparedRun:
@@ -33,10 +33,15 @@ async def start_run(request: web.Request, kind: str) -> PreparedRun:
             raise storage_full(e) from e
         raise
     try:
+        early_user = None
+        if "Authorization" in request.headers or "jwt" in request.query:
+            # The token came before the body: refuse a bad one before taking in
+            # any upload.
+            early_user = await authenticate(request, Params(values=dict(request.query)))
         params = await read_params(request, config.limits, staging / "uploads")
         if isinstance(params.values.get("format"), str):
             request[FORMAT_REQUEST_KEY] = params.values["format"]
-        user = await authenticate(request, params)
+        user = early_user or await authenticate(request, params)
         software = get_software(store, request.match_info["name"])
         run_request = parse_run_request(params, cluster=cluster,
                                         allowed_binds=config.cluster.allowed_binds)

@@ -269,6 +269,9 @@ CASES: list[Bad] = [
     Bad("bad-token", 401, "unauthorized", user=None, token="abc.def.ghi",
         json={"cmd": "true"}),
     Bad("no-access", 403, "forbidden", user="bob", json={"cmd": "true"}),
+    # A bad Bearer token is refused before the upload is taken in.
+    Bad("bad-token-big-upload", 401, "unauthorized", user=None, token="abc.def.ghi",
+        **upload(("big.bin", b"\0" * (20 * 1024 * 1024)))),
 ]
 
 

@@ -11,7 +11,6 @@ followed by the service, and what cmd_option binds may reach."""
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import subprocess
 import uuid
@@ -23,20 +22,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, WS_USER, LiveService
+from tests.live import ROOT, WS_USER, LiveService, local_run
 
 pytestmark = pytest.mark.cluster
 SERVICE_HOME = Path("/var/lib/ws")
-
-
-def local_run(service: LiveService, user: str = "alice",
-              files: list[tuple[str, bytes]] | None = None, **params: Any) -> requests.Response:
-    url = f"{service.url}/api/software/run/sw_example/"
-    if files is not None:
-        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        return requests.post(url, data=data, files=[("file", f) for f in files],
-                             headers=service.auth(user), timeout=120)
-    return requests.post(url, json=params, headers=service.auth(user), timeout=120)
 
 
 def stdout_of(r: requests.Response) -> str:

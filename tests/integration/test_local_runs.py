@@ -14,20 +14,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import LiveService
+from tests.live import LiveService, local_run
 
 pytestmark = pytest.mark.cluster
 SEED = Path(__file__).resolve().parent.parent / "data" / "seed"
-
-
-def local_run(service: LiveService, files: list[tuple[str, bytes]] | None = None,
-              user: str = "alice", **params: Any) -> requests.Response:
-    url = f"{service.url}/api/software/run/sw_example/"
-    if files is not None:
-        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        return requests.post(url, data=data, files=[("file", f) for f in files],
-                             headers=service.auth(user), timeout=120)
-    return requests.post(url, json=params, headers=service.auth(user), timeout=120)
 
 
 def test_stdout_as_in_spec(service: LiveService) -> None:
