@@ -10,6 +10,7 @@ import re
 import subprocess
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +211,23 @@ def test_owner_token_required_when_configured(service_factory: Any) -> None:
     r = requests.get(answer["urls"]["run"], params={"jwt": live.token()}, timeout=30)
     assert r.json()["info"]["stdout"] == "2.0"
 
+
+
+def test_state_without_slurmdbd(service: LiveService) -> None:
+    """Real clusters lose slurmdbd now and then: the state does not hang on sacct."""
+    pid = int(Path("/run/slurm/slurmdbd.pid").read_text())
+    subprocess.run(["kill", str(pid)], check=True)
+    try:
+        deadline = time.time() + 30
+        while Path(f"/proc/{pid}").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        sacct = subprocess.run(["sacct", "-n", "-j", "1"], capture_output=True, check=False,
+                               timeout=120)
+        assert sacct.returncode != 0  # accounting is gone
+        answer, state = run_to_end(service, cmd="python /add.py 30 12")
+        assert state["info"]["report"]["cr"] == "OK", state
+        assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == \
+            "42.0"
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "cluster-up.sh")], check=True,
+                       capture_output=True)
