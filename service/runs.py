@@ -37,7 +37,8 @@ class PreparedRun:
 
 def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                     software: Software, resources: workflow.Resources) -> None:
-    """Write the workflow into `path`, with the paths it will have at `final`."""
+    """Write the workflow into `path`; job.sh gets the path it will have at `final`
+    (the workflow itself names no path of the run folder: it can be moved)."""
     template = config.workflows_dir / "run_command"
     for item in ("Snakefile", "rules", "schemas"):
         src = template / item
@@ -45,15 +46,13 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
             shutil.copytree(src, path / item)
         else:
             shutil.copyfile(src, path / item)
-    work = final / "work"
-    wf_config = workflow.workflow_config(record.request, software.container.image, work,
-                                         resources)
+    wf_config = workflow.workflow_config(record.request, software.container.image, resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
                       + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
-                      workflow.workflow_profile(record.request, work, resources.cpus),
+                      workflow.workflow_profile(record.request, resources.cpus),
                       durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,

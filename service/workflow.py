@@ -73,29 +73,38 @@ def script_to_run(request: RunRequest) -> str | None:
     return None
 
 
-def workflow_config(request: RunRequest, image: str, work: Path,
-                    resources: Resources) -> dict[str, Any]:
-    return {"image": image, "cmd": effective_command(request), "workdir": str(work),
+def workflow_config(request: RunRequest, image: str, resources: Resources) -> dict[str, Any]:
+    return {"image": image, "cmd": effective_command(request),
             "runtime_min": resources.runtime_min, "mem_mb": resources.mem_mb,
             "cpus": resources.cpus}
 
 
-def apptainer_args(request: RunRequest, work: Path) -> list[str]:
-    # Snakemake passes `--home <its working dir>` (the run folder) first; this
-    # later --home wins, so work/ is the one host folder the container sees.
-    args = [*ISOLATION, "--home", str(work), *request.singularity_options]
+# The run's work folder as the shell that Snakemake starts from the run folder
+# sees it: the workflow stays movable (a power user reruns a copy of the run
+# folder elsewhere) with no path written in it. `$(pwd)`, not `$PWD`: Snakemake
+# expands environment variables in profiles when it reads them, and the PWD
+# variable of a process started with another working folder is stale.
+WORK = '"$(pwd)"/work'
+
+
+def apptainer_args(request: RunRequest) -> str:
+    """The Apptainer options of a run, as shell text (Snakemake puts them in the
+    command line it runs). Snakemake passes `--home <run folder>` first; this
+    later --home wins, so work/ is the one host folder the container sees."""
+    q = shlex.quote
+    words = [*ISOLATION, "--home", WORK, *(q(o) for o in request.singularity_options)]
     for b in request.binds:
-        spec = f"{work / b.source}:{b.target}" + (":ro" if b.read_only else "")
-        args += ["--bind", spec]
-    return args
+        spec = q(f"{b.source}:{b.target}" + (":ro" if b.read_only else ""))
+        words += ["--bind", spec if b.source.startswith("/") else f"{WORK}/{spec}"]
+    return " ".join(words)
 
 
-def workflow_profile(request: RunRequest, work: Path, cores: int) -> str:
+def workflow_profile(request: RunRequest, cores: int) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
     Snakefile, so the job and a power user's rerun both use these settings."""
     data = {
         "software-deployment-method": "apptainer",
-        "apptainer-args": shlex.join(apptainer_args(request, work)),
+        "apptainer-args": apptainer_args(request),
         "cores": cores,
         "keep-incomplete": True,
         # One job: the ILP scheduler would only start its solver (a subprocess)

@@ -164,10 +164,7 @@ def test_restart_finds_live_runs(service_factory: Any) -> None:
     assert key_of(answer) not in live.log()
 
 
-def test_power_user_reruns_the_workflow_with_the_slurm_profile(service: LiveService) -> None:
-    answer, state = run_to_end(service, cmd="python /add.py 2 3")
-    assert state["info"]["report"]["cr"] == "OK"
-    folder = service.runs_dir / key_of(answer)
+def rerun_with_slurm_profile(folder: Path) -> None:
     (folder / "work" / "stdout.txt").unlink()
     rerun = subprocess.run(
         ["runuser", "-u", WS_USER, "--", str(ROOT / ".venv" / "bin" / "snakemake"),
@@ -176,6 +173,20 @@ def test_power_user_reruns_the_workflow_with_the_slurm_profile(service: LiveServ
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "slurm" in rerun.stderr.lower()
     assert (folder / "work" / "stdout.txt").read_text() == "5.0\n"
+
+
+def test_power_user_reruns_the_workflow_with_the_slurm_profile(service: LiveService) -> None:
+    answer, state = run_to_end(service, cmd="python /add.py 2 3")
+    assert state["info"]["report"]["cr"] == "OK"
+    folder = service.runs_dir / key_of(answer)
+    rerun_with_slurm_profile(folder)
+    # The workflow names no path of its run folder: a copy reruns where it is.
+    copy = service.home / "power-user-copy"
+    subprocess.run(["runuser", "-u", WS_USER, "--", "cp", "-a", str(folder), str(copy)],
+                   check=True)
+    (folder / "work" / "stdout.txt").write_text("untouched\n")
+    rerun_with_slurm_profile(copy)
+    assert (folder / "work" / "stdout.txt").read_text() == "untouched\n"
 
 
 def test_unknown_run_key_and_name(service: LiveService) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,7 @@ def test_job_script_quotes_paths_and_modules() -> None:
 
 def test_command_goes_to_config_unchanged() -> None:
     req = request(cmd=NASTY)
-    config = workflow.workflow_config(req, "/img.sif", Path("/runs/k/work"),
-                                      workflow.Resources(10, 1000, 1))
+    config = workflow.workflow_config(req, "/img.sif", workflow.Resources(10, 1000, 1))
     assert yaml.safe_load(yaml.safe_dump(config))["cmd"] == NASTY
 
 
@@ -60,14 +58,22 @@ def test_uploaded_script_as_command() -> None:
 
 
 def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
-    req = request(cmd="x", cmd_option="--bind data:/data:ro --cleanenv")
-    profile = yaml.safe_load(workflow.workflow_profile(req, Path("/runs/k/work"), 2))
-    args = shlex.split(profile["apptainer-args"])
-    assert args == ["--containall", "--home", "/runs/k/work", "--cleanenv", "--bind",
-                    "/runs/k/work/data:/data:ro"]
+    req = request(cmd="x", cmd_option="--bind 'my data':/data:ro --cleanenv --env 'A=$(id)'")
+    profile = yaml.safe_load(workflow.workflow_profile(req, 2))
+    # Snakemake runs these options in a shell started in the run folder.
+    words = subprocess.run(["bash", "-c", f"printf '%s\\n' {profile['apptainer-args']}"],
+                           cwd="/", capture_output=True, text=True, check=True).stdout
+    assert words.splitlines() == ["--containall", "--home", "//work", "--cleanenv", "--env",
+                                  "A=$(id)", "--bind", "//work/my data:/data:ro"]
     assert profile["software-deployment-method"] == "apptainer"
     # Snakemake binds its source cache into containers: never the shared one.
     assert "source-cache" not in profile["shared-fs-usage"]
+
+
+def test_allowed_host_binds_stay_absolute() -> None:
+    req = parse_run_request(Params(values={"cmd_option": "--bind /srv/ref:/ref"}),
+                            cluster=True, allowed_binds=("/srv/ref",))
+    assert "--bind /srv/ref:/ref:ro" in workflow.apptainer_args(req)
 
 
 def test_resources_from_profile_and_sbatch_list() -> None:

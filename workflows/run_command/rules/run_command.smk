@@ -13,11 +13,11 @@ rule run_command:
     params:
         # A function, so that braces in the command are not taken for wildcards.
         cmd=lambda wildcards: config["cmd"],
-        workdir=config["workdir"],
     resources:
         runtime=config["runtime_min"],
         mem_mb=config["mem_mb"],
         cpus_per_task=config["cpus"],
     shell:
-        "cd {params.workdir:q} && rc=0; bash -c {params.cmd:q} > stdout.txt 2> stderr.txt "
+        # $HOME is the run's work/ folder in the container (--home, profiles/default).
+        'cd "$HOME" && rc=0; bash -c {params.cmd:q} > stdout.txt 2> stderr.txt '
         "|| rc=$?; echo $rc > .command_exit; exit $rc"
