@@ -132,6 +132,10 @@ class Poller:
         save_state(RunFolder(self.runs_dir / key), state)
         self.view[key] = state
         if state.final:
+            # From now on state.json alone answers: the view holds live runs only,
+            # so it does not grow with every run the service ever had.
+            del self.view[key]
+            self._since.pop(key, None)
             self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)

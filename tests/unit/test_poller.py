@@ -52,7 +52,9 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
     await poller.poll_once()
     assert [c[0] for c in calls] == ["squeue"]
     finished = [k for i, k in enumerate(keys) if i % 2 == 0]
-    assert all(poller.view[k].cr == "OK" for k in finished)
+    # Ended runs leave the view (their state.json answers from then on).
+    assert not set(finished) & set(poller.view)
+    assert all(poller.view[k].latest_state == "RUNNING" for k in keys if k not in finished)
     assert all(store.get_run(k).cr == "OK" for k in finished)  # type: ignore[union-attr]
     assert all(atomic.read_json(tmp_path / "runs" / k / "state.json")["cr"] == "OK"
                for k in finished)
@@ -77,8 +79,10 @@ async def test_sacct_then_the_run_folder_when_squeue_forgot(
     (tmp_path / "runs" / b / "work" / ".command_exit").write_text("2\n")
     await poller.poll_once()
     assert calls == ["squeue", "sacct"]
-    assert (poller.view[a].cr, poller.view[a].latest_state) == ("NOK", "TIMEOUT")
-    assert poller.view[b].cr == "NOK" and "status 2" in poller.view[b].cause
+    state_a = atomic.read_json(tmp_path / "runs" / a / "state.json")
+    state_b = atomic.read_json(tmp_path / "runs" / b / "state.json")
+    assert (state_a["cr"], state_a["latest_state"]) == ("NOK", "TIMEOUT")
+    assert state_b["cr"] == "NOK" and "status 2" in state_b["cause"]
     assert poller.view[c].cr == "WAIT"  # nobody knows yet: wait, until lost_after_s
 
 

@@ -62,8 +62,9 @@ async def post_run(request: web.Request) -> web.StreamResponse:
         discard(request.app[STORE_KEY], folder)
         raise
     poller = request.app[POLLER_KEY]
-    poller.save(record.key, load_state(folder).moved_to(job_id=job_id))
-    poller.track(record.key, poller.view[record.key])
+    state = load_state(folder).moved_to(job_id=job_id)
+    poller.save(record.key, state)
+    poller.track(record.key, state)
     log.info("run %s submitted as job %s", record.jobname, job_id)
     urls = _urls(request, record.name, record.key)
     body = {
