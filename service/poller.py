@@ -1,9 +1,10 @@
 """The one background loop that follows every live cluster run.
 
-Per round it asks Slurm once about all of the service's jobs (`squeue`), then
-once about those squeue no longer knows (`sacct`), then reads the run folders'
-exit records for what neither answers. So the number of Slurm queries per
-minute does not grow with the number of runs. State requests read `view`."""
+Per round it asks its job status source once about all live jobs (with Slurm:
+`squeue`, then `sacct` for what squeue forgot; service/jobstatus.py), then
+reads the run folders' exit records for what it does not answer. So the number
+of Slurm queries per minute does not grow with the number of runs. State
+requests read `view`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from service import atomic, slurm
 from service.config import ClusterConfig
 from service.exits import read_exit_records
+from service.jobstatus import JobStatusSource, SlurmStatus
 from service.runfolder import RunFolder
 from service.runs import save_state
 from service.runstate import NOK, RunState, ended
@@ -26,14 +28,15 @@ YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
 
 
 class Poller:
-    def __init__(self, store: Store, runs_dir: Path, config: ClusterConfig) -> None:
+    def __init__(self, store: Store, runs_dir: Path, config: ClusterConfig,
+                 source: JobStatusSource | None = None) -> None:
         self.store = store
+        self.source: JobStatusSource = source or SlurmStatus()
         self.runs_dir = runs_dir
         self.config = config
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self.queries = 0  # Slurm commands run, for tests and benchmarks
 
     # ---- the view ----------------------------------------------------------------------
     def load(self) -> None:
@@ -88,22 +91,8 @@ class Poller:
         live = {k: s for k, s in self._live().items() if s.job_id is not None}
         if not live:
             return
-        known: dict[int, slurm.JobInfo] = {}
-        self.queries += 1
-        result = await slurm.run(slurm.squeue_command())
-        if result.returncode == 0:
-            known.update(slurm.parse_squeue(result.stdout))
-        else:
-            log.warning("squeue failed: %s", result.stderr.strip())
-        missing = {s.job_id for s in live.values() if s.job_id not in known}
-        missing.discard(None)
-        if missing:
-            self.queries += 1
-            result = await slurm.run(slurm.sacct_command(i for i in missing if i is not None))
-            if result.returncode == 0:
-                known.update(slurm.parse_sacct(result.stdout))
-            else:
-                log.info("sacct unavailable: %s", result.stderr.strip())
+        known = await self.source.states({s.job_id for s in live.values()
+                                          if s.job_id is not None})
         for key, state in live.items():
             assert state.job_id is not None
             self._update(key, state, known.get(state.job_id))
