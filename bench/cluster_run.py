@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.live import WS_USER, build_images, make_service  # noqa: E402
+from tests.live import WS_USER, build_images, make_service
 
 # Runs as the service account: one bare job per request line, timed from sbatch
 # to squeue's COMPLETED, polled every 50 ms.

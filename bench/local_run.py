@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.live import WS_USER, build_images, make_service  # noqa: E402
+from tests.live import WS_USER, build_images, make_service
 
 # Runs as the service account: times each bare apptainer exec on request, so
 # that runuser's own start-up is not counted in the baseline.
