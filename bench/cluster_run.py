@@ -12,16 +12,16 @@ job is the cost this shows (see DESIGN and CLUSTER-NOTES)."""
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.live import WS_USER, build_images, make_service
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alternate import compare
+
+from tests.live import LiveService
 
 # Runs as the service account: one bare job per request line, timed from sbatch
 # to squeue's COMPLETED, polled every 50 ms.
@@ -43,48 +43,23 @@ for line in sys.stdin:
 """
 
 
+def one_run(live: LiveService, session: requests.Session) -> None:
+    answer = session.post(f"{live.url}/api/software/muse/run/sw_example/",
+                          json={"cmd": "python /add.py 4 5"}, headers=live.auth(),
+                          timeout=60).json()
+    while session.get(answer["url"], timeout=60).json()["info"]["report"]["cr"] == "WAIT":
+        time.sleep(0.05)
+    result = session.get(answer["urls"]["run"], timeout=60).json()
+    assert result["info"]["stdout"] == "9.0", result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=10)
     args = parser.parse_args()
-    images = build_images()
-    live = make_service(images, cluster={"poll_min_s": 0.1})
-    baseline = subprocess.Popen(
-        ["runuser", "-u", WS_USER, "--", "/usr/bin/python3", "-c", BASELINE,
-         str(images["singularity"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True)
-    assert baseline.stdin and baseline.stdout
-    session = requests.Session()
-    headers = live.auth()
-    url = f"{live.url}/api/software/muse/run/sw_example/"
-    api: list[float] = []
-    bare: list[float] = []
-    try:
-        for i in range(args.n + 1):
-            t0 = time.perf_counter()
-            answer = session.post(url, json={"cmd": "python /add.py 4 5"}, headers=headers,
-                                  timeout=60).json()
-            while session.get(answer["url"], timeout=60).json()["info"]["report"][
-                    "cr"] == "WAIT":
-                time.sleep(0.05)
-            result = session.get(answer["urls"]["run"], timeout=60).json()
-            elapsed = time.perf_counter() - t0
-            assert result["info"]["stdout"] == "9.0", result
-            baseline.stdin.write("go\n")
-            baseline.stdin.flush()
-            bare_elapsed = float(baseline.stdout.readline())
-            if i >= 1:  # one warm-up round
-                api.append(elapsed)
-                bare.append(bare_elapsed)
-    finally:
-        baseline.stdin.close()
-        baseline.wait()
-        live.stop()
-    api_median, bare_median = statistics.median(api), statistics.median(bare)
-    print(f"runs: {args.n}")
-    print(f"cluster run through the API, POST to results (median): {api_median * 1000:.0f} ms")
-    print(f"bare sbatch of apptainer exec, to COMPLETED (median):   {bare_median * 1000:.0f} ms")
-    print(f"ratio: {api_median / bare_median:.2f}")
+    compare(args.n, 1, {"cluster": {"poll_min_s": 0.1}}, BASELINE, one_run,
+            "cluster run through the API, POST to results",
+            "bare sbatch of apptainer exec, to COMPLETED")
 
 
 if __name__ == "__main__":

@@ -11,16 +11,15 @@ the same machine noise. Prints both medians and their ratio."""
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.live import WS_USER, build_images, make_service
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alternate import compare
+
+from tests.live import LiveService
 
 # Runs as the service account: times each bare apptainer exec on request, so
 # that runuser's own start-up is not counted in the baseline.
@@ -35,44 +34,18 @@ for line in sys.stdin:
 """
 
 
+def one_run(live: LiveService, session: requests.Session) -> None:
+    r = session.post(f"{live.url}/api/software/run/sw_example/",
+                     json={"cmd": "python /add.py 4 5"}, headers=live.auth(), timeout=120)
+    assert r.status_code == 200 and r.json()["info"]["stdout"] == "9.0", r.text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=20)
     args = parser.parse_args()
-    images = build_images()
-    live = make_service(images, local={"max_concurrent": 1})
-    baseline = subprocess.Popen(
-        ["runuser", "-u", WS_USER, "--", "/usr/bin/python3", "-c", BASELINE,
-         str(images["singularity"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True)
-    assert baseline.stdin and baseline.stdout
-    session = requests.Session()
-    headers = live.auth()
-    url = f"{live.url}/api/software/run/sw_example/"
-    api: list[float] = []
-    bare: list[float] = []
-    try:
-        for i in range(args.n + 2):
-            t0 = time.perf_counter()
-            r = session.post(url, json={"cmd": "python /add.py 4 5"}, headers=headers,
-                             timeout=120)
-            elapsed = time.perf_counter() - t0
-            assert r.status_code == 200 and r.json()["info"]["stdout"] == "9.0", r.text
-            baseline.stdin.write("go\n")
-            baseline.stdin.flush()
-            bare_elapsed = float(baseline.stdout.readline())
-            if i >= 2:  # two warm-up rounds
-                api.append(elapsed)
-                bare.append(bare_elapsed)
-    finally:
-        baseline.stdin.close()
-        baseline.wait()
-        live.stop()
-    api_median, bare_median = statistics.median(api), statistics.median(bare)
-    print(f"runs: {args.n}")
-    print(f"local run through the API (median): {api_median * 1000:.0f} ms")
-    print(f"bare apptainer exec (median):       {bare_median * 1000:.0f} ms")
-    print(f"ratio: {api_median / bare_median:.2f}")
+    compare(args.n, 2, {"local": {"max_concurrent": 1}}, BASELINE, one_run,
+            "local run through the API", "bare apptainer exec")
 
 
 if __name__ == "__main__":
