@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pwd
 import stat
+import subprocess
 import time
 import uuid
 import zipfile
@@ -369,8 +372,7 @@ def test_too_many_live_runs(service_factory: Any) -> None:
         assert other.status_code == 200 and other.json()["info"]["stdout"] == "ok"
     finally:
         if job_id:
-            import subprocess
-            subprocess.run(["scancel", str(job_id)], check=False)
+                subprocess.run(["scancel", str(job_id)], check=False)
 
 
 def local_run(live: LiveService, **params: Any) -> requests.Response:
@@ -413,9 +415,6 @@ def test_retention_deletes_old_runs_and_downloads(service_factory: Any) -> None:
 @pytest.fixture
 def tiny_disks(service_factory: Any) -> Iterator[LiveService]:
     """A service whose runs and downloads folders are tiny tmpfs mounts (as root)."""
-    import os
-    import pwd
-    import subprocess
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     live = service_factory()
