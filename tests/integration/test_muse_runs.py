@@ -242,3 +242,25 @@ def test_state_without_slurmdbd(service: LiveService) -> None:
     finally:
         subprocess.run(["bash", str(ROOT / "scripts" / "cluster-up.sh")], check=True,
                        capture_output=True)
+
+
+def test_cluster_down_is_503_and_leaves_nothing(service_factory: Any) -> None:
+    live = service_factory()
+    live.token()
+    pid = int(Path("/run/slurm/slurmctld.pid").read_text())
+    subprocess.run(["kill", str(pid)], check=True)
+    try:
+        deadline = time.time() + 30
+        while Path(f"/proc/{pid}").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        r = requests.post(f"{live.url}/api/software/muse/run/sw_example/",
+                          json={"cmd": "python /add.py 1 1"}, headers=live.auth(), timeout=120)
+        body = assert_error(r, 503)
+        assert body["type"] == "cluster_unavailable"
+        assert [p for p in live.runs_dir.iterdir() if not p.name.startswith(".")] == []
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "cluster-up.sh")], check=True,
+                       capture_output=True)
+    # And once Slurm is back, runs go through again.
+    assert wait_final(submit(live, cmd="python /add.py 1 1")["url"])["info"]["report"][
+        "cr"] == "OK"
