@@ -146,17 +146,20 @@ class ConfigError(Exception):
     """The configuration file is unreadable or holds an unknown key or a bad value."""
 
 
-def _build(cls: type[Any], values: Mapping[str, Any], base: Path, where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
+def _build(defaults: Any, values: Mapping[str, Any], base: Path, where: str) -> Any:
+    """`defaults` with the file's values in place of its own: a table that sets
+    one key keeps the others (`[policy.visitor] max_cpus = 2` keeps the
+    visitor's other limits)."""
+    known = {f.name for f in fields(defaults)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
             raise ConfigError(f"unknown key {where}{key}")
-        default = getattr(cls(), key)
+        default = getattr(defaults, key)
         if is_dataclass(default):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}{key} must be a table")
-            kwargs[key] = _build(type(default), value, base, f"{where}{key}.")
+            kwargs[key] = _build(default, value, base, f"{where}{key}.")
         elif isinstance(default, Path):
             kwargs[key] = (base / str(value)).resolve()
         elif isinstance(default, tuple):
@@ -173,7 +176,7 @@ def _build(cls: type[Any], values: Mapping[str, Any], base: Path, where: str) ->
             kwargs[key] = type(default)(value)
         else:
             kwargs[key] = str(value)
-    return cls(**kwargs)
+    return replace(defaults, **kwargs)
 
 
 def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
@@ -186,7 +189,7 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot read config {path}: {e}") from e
-    config: Config = _build(Config, data, path.resolve().parent, "")
+    config: Config = _build(Config(), data, path.resolve().parent, "")
     return config
 
 

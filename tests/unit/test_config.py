@@ -1,0 +1,48 @@
+"""The configuration file: the documented example is the defaults, tables
+override key by key, and mistakes are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_example_documents_every_default() -> None:
+    assert load_config(ROOT / "etc" / "ws.example.toml", {}) == Config()
+
+
+def test_a_table_keeps_the_keys_it_does_not_set(tmp_path: Path) -> None:
+    path = tmp_path / "ws.toml"
+    path.write_text('runs_dir = "runs"\n[policy.visitor]\nmax_cpus = 2\n')
+    config = load_config(path, {})
+    assert config.runs_dir == tmp_path / "runs"
+    assert config.policy.visitor.max_cpus == 2
+    assert config.policy.visitor.cmd_option is False  # the visitor's own default
+    assert config.policy.visitor.max_time_min == 10
+
+
+def test_config_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "ws.toml"
+    path.write_text("[server]\nport = 8123\n")
+    assert load_config(None, {"WS_CONFIG": str(path)}).server.port == 8123
+
+
+@pytest.mark.parametrize("text,says", [
+    ("nope = 1\n", "unknown key nope"),
+    ("[server]\nport = 'x'\n", "server.port must be a number"),
+    ("[auth]\nrequire_owner_token = 1\n", "must be true or false"),
+    ("[cluster]\nmodule_paths = 'x'\n", "must be a list of strings"),
+    ("[cluster]\nallowed_binds = ['/']\n", "allowed_binds"),
+    ("server = 1\n", "server must be a table"),
+    ("[server\n", "cannot read config"),
+])
+def test_mistakes_are_named(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "ws.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=says):
+        load_config(path, {})
