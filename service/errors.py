@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class WsError(Exception):
     """Base of every error a client may see. `more` lists details."""
@@ -65,3 +69,15 @@ class StorageFull(WsError):
 
 class Conflict(WsError):
     """The thing to create exists already (admin operations)."""
+
+
+@contextmanager
+def full_disk_is_storage_full(message: str, more: list[str]) -> Iterator[None]:
+    """Inside, a full disk or quota (ENOSPC, EDQUOT) becomes StorageFull (507);
+    any other OSError stays what it is."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise StorageFull(message, more + ([e.strerror] if e.strerror else [])) from e

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from service import atomic
-from service.errors import NotFound, StorageFull, TooLarge
+from service.errors import NotFound, TooLarge, full_disk_is_storage_full
 from service.runfolder import RunFolder
 from service.runrecord import RunRecord
 from service.runstate import NOK, RunState
@@ -110,10 +109,6 @@ def stdout_text(folder: RunFolder) -> str:
         return f.read().decode(errors="replace").removesuffix("\n")
 
 
-def storage_errors(error: OSError) -> bool:
-    return error.errno in (errno.ENOSPC, errno.EDQUOT)
-
-
 def zip_folder(folder: RunFolder, dest: Path) -> None:
     """Zip the whole run folder (links are stored as the names they point to,
     never followed, so nothing from outside the folder gets in)."""
@@ -154,12 +149,11 @@ def temp_zip(folder: RunFolder, runs_dir: Path) -> FileResult:
     tmp_dir.mkdir(exist_ok=True)
     dest = tmp_dir / f"{uuid.uuid4().hex}.zip"
     try:
-        zip_folder(folder, dest)
-    except BaseException as e:
+        with full_disk_is_storage_full("the disk is full: the zip cannot be made",
+                                       ["retry later; the administrator has been told"]):
+            zip_folder(folder, dest)
+    except BaseException:
         dest.unlink(missing_ok=True)
-        if isinstance(e, OSError) and storage_errors(e):
-            raise StorageFull("the disk is full: the zip cannot be made",
-                              ["retry later; the administrator has been told"]) from e
         raise
     return FileResult(dest, "run.zip", CONTENT_TYPES["run.zip"], delete_after=True)
 
@@ -189,27 +183,27 @@ def store_download(folder: RunFolder, returned_type: str, downloads_dir: Path) -
     target = downloads_dir / key
     tmp = downloads_dir / f".{key}.tmp"
     try:
-        tmp.mkdir(parents=True)
-        if returned_type == "run.zip":
-            filename = "run.zip"
-            zip_folder(folder, tmp / filename)
-        else:
-            filename = "stdout.txt"
-            src = _open_regular(folder.stdout)
-            if src is None:
-                raise NotFound("the run left no stdout.txt file",
-                               ["the command may have removed or replaced it"])
-            with src, (tmp / filename).open("wb") as out:
-                shutil.copyfileobj(src, out, 256 * 1024)
-        tmp.rename(target)
-        atomic.write_json(folder.download_file, {"key": key, "filename": filename})
-    except BaseException as e:
+        with full_disk_is_storage_full(
+                "the disk is full: the result cannot be kept for download",
+                ["retry later, or ask for todownload=no"]):
+            tmp.mkdir(parents=True)
+            if returned_type == "run.zip":
+                filename = "run.zip"
+                zip_folder(folder, tmp / filename)
+            else:
+                filename = "stdout.txt"
+                src = _open_regular(folder.stdout)
+                if src is None:
+                    raise NotFound("the run left no stdout.txt file",
+                                   ["the command may have removed or replaced it"])
+                with src, (tmp / filename).open("wb") as out:
+                    shutil.copyfileobj(src, out, 256 * 1024)
+            tmp.rename(target)
+            atomic.write_json(folder.download_file, {"key": key, "filename": filename})
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if target.exists() and not folder.download_file.exists():
             shutil.rmtree(target, ignore_errors=True)
-        if isinstance(e, OSError) and storage_errors(e):
-            raise StorageFull("the disk is full: the result cannot be kept for download",
-                              ["retry later, or ask for todownload=no"]) from e
         raise
     return key
 

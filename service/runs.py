@@ -18,8 +18,7 @@ import yaml
 from service import atomic, runfolder, workflow
 from service.catalogue import Software
 from service.config import Config
-from service.errors import InvalidParameter, StorageFull
-from service.results import storage_errors
+from service.errors import InvalidParameter
 from service.runfolder import RunFolder
 from service.runrecord import RunRecord
 from service.runrequest import RunRequest, inside
@@ -95,12 +94,6 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
                                     f"allowed host paths: {', '.join(allowed)}"])
 
 
-def storage_full(error: OSError) -> StorageFull:
-    return StorageFull("the disk is full: the run cannot be prepared",
-                       ["nothing was kept; retry later"] + ([error.strerror]
-                                                           if error.strerror else []))
-
-
 async def prepare_run(config: Config, store: Store, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
                       kind: str) -> PreparedRun:
@@ -120,11 +113,6 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
         built = await asyncio.to_thread(_build, staging, config, record, software, files,
                                         resources)
         folder = runfolder.publish(built, config.runs_dir, key)
-    except OSError as e:
-        store.remove_run(key)
-        if storage_errors(e):
-            raise storage_full(e) from e
-        raise
     except BaseException:
         store.remove_run(key)
         raise

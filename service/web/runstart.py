@@ -4,61 +4,58 @@ parameters, token, software, access policy, quota, then the run folder."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from aiohttp import web
 
 from service import runfolder
 from service.auth import access_level, authenticate, check_run_policy
 from service.catalogue import get_software
-from service.errors import TooManyRuns
+from service.errors import TooManyRuns, full_disk_is_storage_full
 from service.keys import CONFIG_KEY, STORE_KEY
 from service.modules import MODULES_KEY
-from service.results import storage_errors
 from service.runrequest import parse_run_request
-from service.runs import PreparedRun, prepare_run, storage_full
+from service.runs import PreparedRun, prepare_run
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import Params, read_params
 
 
 async def start_run(request: web.Request, kind: str) -> PreparedRun:
     config = request.app[CONFIG_KEY]
-    store = request.app[STORE_KEY]
-    fmt = request.query.get("format", "json")
-    request[FORMAT_REQUEST_KEY] = fmt
-    cluster = kind == "cluster"
-    try:
+    request[FORMAT_REQUEST_KEY] = request.query.get("format", "json")
+    # A full disk anywhere here (the staging folder, streamed uploads, unzipping,
+    # the run folder) is a 507; the finally removes what was written.
+    with full_disk_is_storage_full("the disk is full: the run cannot be prepared",
+                                   ["nothing was kept; retry later"]):
         staging = runfolder.staging_dir(config.runs_dir)
-    except OSError as e:
-        if storage_errors(e):
-            raise storage_full(e) from e
-        raise
-    try:
-        early_user = None
-        if "Authorization" in request.headers or "jwt" in request.query:
-            # The token came before the body: refuse a bad one before taking in
-            # any upload.
-            early_user = await authenticate(request, Params(values=dict(request.query)))
-        params = await read_params(request, config.limits, staging / "uploads")
-        if isinstance(params.values.get("format"), str):
-            request[FORMAT_REQUEST_KEY] = params.values["format"]
-        user = early_user or await authenticate(request, params)
-        software = get_software(store, request.match_info["name"])
-        run_request = parse_run_request(params, cluster=cluster,
-                                        allowed_binds=config.cluster.allowed_binds)
-        check_run_policy(config.policy, access_level(store, user, software), run_request,
-                         cluster=cluster)
-        if store.count_live_runs(user) >= config.limits.max_live_runs_per_user:
-            raise TooManyRuns(f"{user} has {config.limits.max_live_runs_per_user} runs "
-                              "going on already; wait for one to end")
-        if cluster and run_request.module_list:
-            # After the policy check: only callers allowed modules make us ask the tool.
-            await request.app[MODULES_KEY].check(run_request.module_list)
-        return await prepare_run(config, store, software, user, run_request, params.files,
-                                 staging, kind)
-    except OSError as e:
-        # Uploads streamed into a full disk: 507, and the finally removes them.
-        if storage_errors(e):
-            raise storage_full(e) from e
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            return await _admit(request, kind, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
+    config = request.app[CONFIG_KEY]
+    store = request.app[STORE_KEY]
+    cluster = kind == "cluster"
+    early_user = None
+    if "Authorization" in request.headers or "jwt" in request.query:
+        # The token came before the body: refuse a bad one before taking in any upload.
+        early_user = await authenticate(request, Params(values=dict(request.query)))
+    params = await read_params(request, config.limits, staging / "uploads")
+    if isinstance(params.values.get("format"), str):
+        request[FORMAT_REQUEST_KEY] = params.values["format"]
+    user = early_user or await authenticate(request, params)
+    software = get_software(store, request.match_info["name"])
+    run_request = parse_run_request(params, cluster=cluster,
+                                    allowed_binds=config.cluster.allowed_binds)
+    check_run_policy(config.policy, access_level(store, user, software), run_request,
+                     cluster=cluster)
+    if store.count_live_runs(user) >= config.limits.max_live_runs_per_user:
+        raise TooManyRuns(f"{user} has {config.limits.max_live_runs_per_user} runs "
+                          "going on already; wait for one to end")
+    if cluster and run_request.module_list:
+        # After the policy check: only callers allowed modules make us ask the tool.
+        await request.app[MODULES_KEY].check(run_request.module_list)
+    return await prepare_run(config, store, software, user, run_request, params.files,
+                             staging, kind)
