@@ -14,12 +14,12 @@ import logging
 import time
 from pathlib import Path
 
-from service import atomic, slurm
+from service import slurm
 from service.config import ClusterConfig
 from service.exits import read_exit_records
 from service.jobstatus import JobStatusSource, SlurmStatus
 from service.runfolder import RunFolder
-from service.runs import save_state
+from service.runs import load_state, save_state
 from service.runstate import NOK, RunState, ended
 from service.store import Store
 
@@ -44,7 +44,7 @@ class Poller:
         for entry in self.store.live_runs("cluster"):
             folder = RunFolder(self.runs_dir / entry.key)
             try:
-                state = RunState.from_dict(atomic.read_json(folder.state_file))
+                state = load_state(folder)
             except (OSError, ValueError):
                 # Without its state (and job id) nobody can follow it: end it.
                 log.warning("job of run %s: no readable state.json; ended NOK",
