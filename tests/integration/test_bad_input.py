@@ -7,15 +7,12 @@ answers afterwards. README.md's Security section lists the same cases."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pwd
-import stat
 import subprocess
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +22,7 @@ import pytest
 import requests
 
 from tests.live import WS_USER, LiveService, make_service
+from tests.zips import make_zip
 
 pytestmark = pytest.mark.cluster
 
@@ -32,18 +30,6 @@ LOCAL = "/api/software/run/sw_example/"
 MUSE = "/api/software/muse/run/sw_example/"
 KEY = "58ae6cea-df31-4059-9466-b817c337985d"  # well formed, unknown
 DL_KEY = f"20260101_000000_{KEY}"
-
-
-def make_zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            z.writestr(info, "/var/lib/ws/.bashrc")
-    return buf.getvalue()
 
 
 def encrypted_zip() -> bytes:

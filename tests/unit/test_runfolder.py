@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import stat
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from service.config import LimitsConfig
 from service.errors import InvalidParameter, NotFound, TooLarge
 from service.runfolder import check_files_order, find, treat_inputs
 from service.web.params import UploadedFile
+from tests.zips import make_zip
 
 
 def upload(tmp_path: Path, name: str, data: bytes) -> UploadedFile:
@@ -21,18 +19,6 @@ def upload(tmp_path: Path, name: str, data: bytes) -> UploadedFile:
     path = src / f"{len(list(src.iterdir())):04d}"
     path.write_bytes(data)
     return UploadedFile(name, path, len(data))
-
-
-def make_zip(entries: dict[str, bytes], symlink: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            z.writestr(info, "/etc/passwd")
-    return buf.getvalue()
 
 
 def test_order_and_overwrite(tmp_path: Path) -> None:
