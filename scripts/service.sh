@@ -13,7 +13,7 @@ running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 port() { "$ROOT/.venv/bin/python" - "$CONFIG" <<'PY'
 import sys
 from pathlib import Path
-from service.config import load_config
+from service.core.config import load_config
 c = load_config(Path(sys.argv[1]), {})
 print(c.server.port, c.server.public_url)
 PY

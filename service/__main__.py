@@ -10,10 +10,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service import admin_cli
-from service.app import create_app
-from service.config import ConfigError, load_config, with_overrides
+from service.cli import admin as admin_cli
+from service.core.config import ConfigError, load_config, with_overrides
 from service.web.accesslog import RedactingAccessLogger
+from service.web.app import create_app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,1 +1,4 @@
-"""HTTP layer: middleware, parameter reading, response formats, handlers."""
+"""HTTP: the app factory, typed app keys, middleware, parameter reading, formats,
+handlers (one module per resource).
+
+May import: anything. The only package that imports aiohttp."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from service.access import LEVELS
+from service.catalogue.access import LEVELS
 
 # (operation path, button, fields); a field is (name, label, kind).
 FORMS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (

@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from service.results import FileResult
+from service.runs.results import FileResult
 
 CHUNK = 256 * 1024
 

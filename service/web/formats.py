@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 import yaml
 from aiohttp import web
 
-FORMATS = ("json", "api", "yaml", "xml")
+from service.core.params import FORMATS as FORMATS
 
 
 def _to_xml(parent: ET.Element, value: Any) -> None:

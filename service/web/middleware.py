@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from service import errors
+from service.core import errors
 from service.web.formats import FORMATS, render
 
 log = logging.getLogger(__name__)

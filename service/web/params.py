@@ -6,74 +6,18 @@ limits, into a staging folder the caller owns (and removes on failure)."""
 from __future__ import annotations
 
 import json
-import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from service.config import LimitsConfig
-from service.errors import InvalidParameter, TooLarge
+from service.core.config import LimitsConfig
+from service.core.errors import InvalidParameter, TooLarge
+from service.core.params import Params, UploadedFile, check_file_name
 
 MAX_FORM_BYTES = 1024 * 1024  # non-file parameters: plenty for any command line
 CHUNK = 256 * 1024
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    name: str
-    path: Path
-    size: int
-
-
-@dataclass
-class Params:
-    values: dict[str, Any] = field(default_factory=dict)
-    files: list[UploadedFile] = field(default_factory=list)
-
-    def text(self, name: str, default: str = "") -> str:
-        """A scalar parameter as a string; lists and objects are refused."""
-        value = self.values.get(name, default)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, (int, float)):
-            return str(value)
-        if not isinstance(value, str):
-            raise InvalidParameter(f"parameter {name!r} must be a string")
-        return value
-
-
-    def json_value(self, name: str, kinds: tuple[type, ...], what: str) -> Any:
-        """A JSON list or object, given as such (JSON body) or as JSON text (forms,
-        query string); None when absent or empty."""
-        value = self.values.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError as e:
-                raise InvalidParameter(f"{name} must be {what}", [str(e)]) from e
-        if not isinstance(value, kinds):
-            raise InvalidParameter(f"{name} must be {what}")
-        return value
-
-
-def check_file_name(name: str) -> str:
-    """An uploaded file keeps its base name; anything that could name another
-    place, or that a shell or terminal could misread, is refused."""
-    if not name or name in (".", "..") or len(name.encode()) > 255:
-        raise InvalidParameter(f"bad file name {name!r}", ["a plain file name is expected"])
-    bad = [c for c in name if c in "/\\" or unicodedata.category(c)[0] == "C"]
-    if bad:
-        raise InvalidParameter(f"bad file name {name!r}",
-                               ["file names may not contain path separators, NUL or "
-                                "control characters"])
-    return name
 
 
 async def read_params(request: web.Request, limits: LimitsConfig,
@@ -95,7 +39,6 @@ async def read_params(request: web.Request, limits: LimitsConfig,
         params.values.update(body)
     else:  # urlencoded, or a client that did not say (curl -d without -H)
         raw = await _read_small(request)
-        from urllib.parse import parse_qsl
         try:
             pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
                               strict_parsing=False)

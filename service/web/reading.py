@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.errors import InvalidParameter
-from service.keys import CONFIG_KEY
+from service.core.errors import InvalidParameter
+from service.core.params import Params
 from service.web.formats import FORMATS
+from service.web.keys import CONFIG_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
-from service.web.params import Params, read_params
+from service.web.params import read_params
 
 
 def response_format(request: web.Request, params: Params) -> str:

@@ -8,16 +8,18 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service import runfolder
-from service.auth import access_level, authenticate, check_run_policy
-from service.catalogue import get_software
-from service.errors import TooManyRuns, full_disk_is_storage_full
-from service.keys import CONFIG_KEY, STORE_KEY
-from service.modules import MODULES_KEY
-from service.runrequest import parse_run_request
-from service.runs import PreparedRun, prepare_run
+from service.catalogue.access import access_level
+from service.catalogue.softwares import get_software
+from service.core.errors import TooManyRuns, full_disk_is_storage_full
+from service.core.params import Params
+from service.runs import folder as runfolder
+from service.runs.lifecycle import PreparedRun, prepare_run
+from service.runs.parameters import parse_run_request
+from service.runs.policy import check_run_policy
+from service.web.auth import authenticate
+from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
-from service.web.params import Params, read_params
+from service.web.params import read_params
 
 
 async def start_run(request: web.Request, kind: str) -> PreparedRun:

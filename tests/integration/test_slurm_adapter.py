@@ -18,8 +18,8 @@ pytestmark = pytest.mark.cluster
 ADAPTER_RUN = """
 import asyncio, json, sys, time
 from pathlib import Path
-from service import slurm
-from service.submit import SbatchSubmitter
+from service.cluster import slurm
+from service.cluster.submit import SbatchSubmitter
 
 async def main(folder: Path) -> None:
     job = slurm.SbatchJob(script=folder / "job.sh", job_name="adapter-test", chdir=folder,

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service import access, catalogue, users
-from service.app import create_app
-from service.config import Config
-from service.keys import STORE_KEY
-from service.passwords import hash_password
-from service.store import Store
+from service.accounts import users
+from service.accounts.passwords import hash_password
+from service.catalogue import access
+from service.catalogue import softwares as catalogue
+from service.core.config import Config
+from service.core.store import Store
+from service.web.app import create_app
+from service.web.keys import STORE_KEY
 
 from .helpers import PASSWORD
 

@@ -9,8 +9,10 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
-from service import access, auth, catalogue, users
-from service.store import Store
+from service.accounts import passwords, users
+from service.catalogue import access
+from service.catalogue import softwares as catalogue
+from service.core.store import Store
 
 from .helpers import PASSWORD, assert_error_shape, token_for
 
@@ -122,7 +124,7 @@ async def test_user_add_hashes_off_the_loop(admin: Admin, store: Store,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
     threads: list[str] = []
-    real = auth.hash_password
+    real = passwords.hash_password
 
     def spy(password: str) -> str:
         threads.append(threading.current_thread().name)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from service import auth, users
 from service.__main__ import main
-from service.config import Config
-from service.store import Store
+from service.accounts import passwords, users
+from service.core.config import Config
+from service.core.store import Store
 
 from .helpers import PASSWORD
 
@@ -64,11 +64,11 @@ def test_users(cli: Cli) -> None:
     store = cli.store()
     stored = users.password_hash(store, "bob")
     assert stored is not None and stored.startswith("$argon2id$")
-    assert auth.verify_password(stored, PASSWORD)
+    assert passwords.verify_password(stored, PASSWORD)
 
     cli.ok("user", "passwd", "bob", stdin="another password\n")
     stored = users.password_hash(store, "bob")
-    assert stored is not None and auth.verify_password(stored, "another password")
+    assert stored is not None and passwords.verify_password(stored, "another password")
 
     cli.ok("user", "admin", "bob", "yes")
     assert "bob\tyes" in cli.ok("user", "list")

@@ -14,10 +14,10 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service import auth, users
-from service.errors import AuthenticationFailed, InvalidParameter
-from service.keys import JWT_SECRET_KEY
-from service.store import Store
+from service.accounts import authentication, passwords, tokens, users
+from service.core.errors import AuthenticationFailed, InvalidParameter
+from service.core.store import Store
+from service.web.keys import JWT_SECRET_KEY
 
 from .helpers import PASSWORD, assert_error_shape, token_for
 
@@ -113,12 +113,12 @@ def _bad_tokens(secret: str) -> dict[str, str]:
                                       algorithm="HS256"),
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}."
                     f"{_b64({'sub': 'bob', 'iat': now, 'exp': now + 600})}.",
-        "expired": auth.issue_token(secret, "bob", 60, now=now - 3600).jwt,
+        "expired": tokens.issue_token(secret, "bob", 60, now=now - 3600).jwt,
         "tampered payload": f"{header}.{_b64({'sub': 'alice', 'iat': now, 'exp': now + 600})}"
                             f".{signature}",
         "no exp": jwt.encode({"sub": "bob", "iat": now}, secret, algorithm="HS256"),
         "no sub": jwt.encode({"iat": now, "exp": now + 600}, secret, algorithm="HS256"),
-        "unknown user": auth.issue_token(secret, "nobody", 600).jwt,
+        "unknown user": tokens.issue_token(secret, "nobody", 600).jwt,
     }
 
 
@@ -164,14 +164,14 @@ async def test_bad_logins(client: TestClient[Any, Any], catalogue_data: Store,
                           password: str) -> None:
     calls: list[str] = []
     threads: list[threading.Thread] = []
-    real = auth.verify_password
+    real = passwords.verify_password
 
     def spy(password_hash: str, password: str) -> bool:
         calls.append(password_hash)
         threads.append(threading.current_thread())
         return real(password_hash, password)
 
-    monkeypatch.setattr(auth, "verify_password", spy)
+    monkeypatch.setattr(authentication, "verify_password", spy)
     resp = await client.post("/api/jwt/obtain", json={"username": username,
                                                       "password": password})
     assert resp.status == 401
@@ -181,7 +181,7 @@ async def test_bad_logins(client: TestClient[Any, Any], catalogue_data: Store,
     # No shortcut: the hasher runs whether the user exists or not.
     assert len(calls) == 1
     if username != "bob":
-        assert calls == [auth.DUMMY_HASH]
+        assert calls == [passwords.DUMMY_HASH]
     assert threads[0] is not threading.main_thread()  # hashing stays off the event loop
 
 
@@ -208,25 +208,25 @@ async def test_errors_use_the_asked_format(client: TestClient[Any, Any]) -> None
 
 
 def test_dummy_hash_costs_what_a_real_hash_costs() -> None:
-    assert not auth.HASHER.check_needs_rehash(auth.DUMMY_HASH)
-    assert not auth.verify_password(auth.DUMMY_HASH, PASSWORD)
+    assert not passwords.HASHER.check_needs_rehash(passwords.DUMMY_HASH)
+    assert not passwords.verify_password(passwords.DUMMY_HASH, PASSWORD)
 
 
 def test_password_rules() -> None:
-    assert auth.verify_password(auth.hash_password(PASSWORD), PASSWORD)
-    assert not auth.verify_password("not a hash", PASSWORD)
+    assert passwords.verify_password(passwords.hash_password(PASSWORD), PASSWORD)
+    assert not passwords.verify_password("not a hash", PASSWORD)
     for bad in ("short", "x" * 1025, 12345678):
         with pytest.raises(InvalidParameter):
-            auth.check_password(bad)
+            passwords.check_password(bad)
 
 
 def test_decode_round_trip() -> None:
     secret = "s" * 48
-    token = auth.issue_token(secret, "bob", 120)
-    decoded = auth.decode_token(secret, token.jwt)
+    token = tokens.issue_token(secret, "bob", 120)
+    decoded = tokens.decode_token(secret, token.jwt)
     assert decoded == token
     with pytest.raises(AuthenticationFailed, match="expired"):
-        auth.decode_token(secret, auth.issue_token(secret, "bob", 1, now=0).jwt)
+        tokens.decode_token(secret, tokens.issue_token(secret, "bob", 1, now=0).jwt)
 
 
 async def test_http_errors_have_the_error_shape(client: TestClient[Any, Any]) -> None:
@@ -241,9 +241,9 @@ async def test_http_errors_have_the_error_shape(client: TestClient[Any, Any]) ->
 async def test_token_of_an_older_account_of_the_same_name(client: TestClient[Any, Any],
                                                            catalogue_data: Store) -> None:
     secret = client.app[JWT_SECRET_KEY]
-    old = auth.issue_token(secret, "bob", 3600, now=time.time() - 60).jwt
+    old = tokens.issue_token(secret, "bob", 3600, now=time.time() - 60).jwt
     users.remove_user(catalogue_data, "bob")
-    users.add_user(catalogue_data, "bob", auth.hash_password(PASSWORD))
+    users.add_user(catalogue_data, "bob", passwords.hash_password(PASSWORD))
     resp = await client.post("/api/jwt/verify", data={"jwt": old})
     assert resp.status == 401
     new = await token_for(client, "bob")
@@ -257,8 +257,8 @@ async def test_login_upgrades_old_hashes(client: TestClient[Any, Any], store: St
     await token_for(client, "old")
     upgraded = users.password_hash(store, "old")
     assert upgraded != weak and upgraded is not None
-    assert not auth.HASHER.check_needs_rehash(upgraded)
-    assert auth.verify_password(upgraded, PASSWORD)
+    assert not passwords.HASHER.check_needs_rehash(upgraded)
+    assert passwords.verify_password(upgraded, PASSWORD)
 
 
 async def test_a_new_password_ends_older_tokens(client: TestClient[Any, Any],
@@ -267,7 +267,7 @@ async def test_a_new_password_ends_older_tokens(client: TestClient[Any, Any],
     old = await token_for(client, "bob")
     later = time.time() + 5  # the change comes in a later second than the token
     monkeypatch.setattr(users.time, "time", lambda: later)
-    users.set_password_hash(catalogue_data, "bob", auth.hash_password("another password"))
+    users.set_password_hash(catalogue_data, "bob", passwords.hash_password("another password"))
     resp = await client.post("/api/jwt/verify", data={"jwt": old})
     assert resp.status == 401
     assert "password changed" in (await resp.json())["error"]
@@ -279,6 +279,6 @@ async def test_rehashing_the_same_password_keeps_tokens(client: TestClient[Any, 
     old = await token_for(client, "bob")
     later = time.time() + 5
     monkeypatch.setattr(users.time, "time", lambda: later)
-    users.set_password_hash(catalogue_data, "bob", auth.hash_password(PASSWORD),
+    users.set_password_hash(catalogue_data, "bob", passwords.hash_password(PASSWORD),
                             end_sessions=False)
     assert (await client.post("/api/jwt/verify", data={"jwt": old})).status == 200

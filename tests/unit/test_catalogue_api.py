@@ -9,7 +9,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient
 
-from service.store import Store
+from service.core.store import Store
 
 from .helpers import assert_error_shape, token_for
 

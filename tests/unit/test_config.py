@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import Config, ConfigError, load_config
+from service.core.config import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

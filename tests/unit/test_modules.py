@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import ClusterUnavailable, InvalidParameter
-from service.modules import AVAIL_SCRIPT, ModuleCatalogue, avail_argv, parse_avail
+from service.cluster.modules import AVAIL_SCRIPT, ModuleCatalogue, avail_argv, parse_avail
+from service.core.errors import ClusterUnavailable, InvalidParameter
 
 AVAIL = """/home/ws/modulefiles:
 hello/

@@ -8,14 +8,16 @@ from typing import Any
 
 import pytest
 
-from service import access
-from service.auth import access_level, check_run_policy
-from service.catalogue import get_software
-from service.config import LevelPolicy, PolicyConfig
-from service.errors import AccessDenied, InvalidParameter
-from service.runrequest import RunRequest, parse_run_request
-from service.store import Store
-from service.web.params import Params
+from service.catalogue import access
+from service.catalogue.access import access_level
+from service.catalogue.softwares import get_software
+from service.core.config import LevelPolicy, PolicyConfig
+from service.core.errors import AccessDenied, InvalidParameter
+from service.core.params import Params
+from service.core.store import Store
+from service.runs.parameters import parse_run_request
+from service.runs.policy import check_run_policy
+from service.runs.request import RunRequest
 
 POLICY = PolicyConfig()
 VISITOR, USER, SUPERUSER, ADMIN = 1, 2, 3, 4

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from service import atomic, slurm
-from service.config import ClusterConfig
-from service.poller import Poller
-from service.runstate import RunState
-from service.store import Store
+from service.cluster import slurm
+from service.cluster.poller import Poller
+from service.core import atomic
+from service.core.config import ClusterConfig
+from service.core.store import Store
+from service.runs.state import RunState
 
 
 def make_runs(tmp_path: Path, store: Store, poller: Poller, n: int) -> list[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from service.config import Config, LimitsConfig
-from service.retention import download_created, run_retention, sweep
-from service.store import Store
+from service.core.config import Config, LimitsConfig
+from service.core.store import Store
+from service.runs.retention import download_created, run_retention, sweep
 
 
 @pytest.fixture

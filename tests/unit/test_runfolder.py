@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from service.config import LimitsConfig
-from service.errors import InvalidParameter, NotFound, TooLarge
-from service.runfolder import check_files_order, find, treat_inputs
-from service.web.params import UploadedFile
+from service.core.config import LimitsConfig
+from service.core.errors import InvalidParameter, NotFound, TooLarge
+from service.core.params import UploadedFile
+from service.runs.folder import check_files_order, find, treat_inputs
 from tests.zips import make_zip
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from service.errors import InvalidParameter
-from service.runrequest import RunRequest, mem_mb, parse_run_request, time_minutes
-from service.web.params import Params, UploadedFile
+from service.core.errors import InvalidParameter
+from service.core.params import Params, UploadedFile
+from service.runs.parameters import parse_run_request
+from service.runs.request import RunRequest
+from service.runs.sbatch_options import mem_mb, time_minutes
 
 
 def parse(cluster: bool = True, files: list[str] | None = None, **values: Any) -> RunRequest:

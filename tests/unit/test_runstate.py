@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.runstate import ExitRecords, RunState, ended
+from service.runs.state import ExitRecords, RunState, ended
 
 ALL_WELL = ExitRecords(snakemake=0, command=0, modules_failed=False)
 

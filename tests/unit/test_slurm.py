@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service import slurm
+from service.cluster import slurm
 
 SQUEUE = "2|RUNNING\n1|COMPLETED\n3|FAILED\n4|PENDING\n"
-SACCT = "1|COMPLETED|0:0\n2|CANCELLED by 0|0:0\n3|FAILED|3:0\n5|TIMEOUT|0:0\n"
-SCONTROL = ("JobId=3 JobName=wrap UserId=root(0) GroupId=root(0) MCS_label=N/A Priority=1 "
-            "Nice=0 Account=default QOS=normal JobState=FAILED Reason=NonZeroExitCode "
-            "Dependency=(null) Requeue=1 Restarts=0 BatchFlag=1 Reboot=0 ExitCode=3:0")
+SACCT = "1|COMPLETED\n2|CANCELLED by 0\n3|FAILED\n5|TIMEOUT\n"
 
 
 def test_sbatch_command_is_an_argv_with_every_option() -> None:
@@ -39,15 +36,8 @@ def test_parse_squeue() -> None:
 def test_parse_sacct_keeps_the_state_word() -> None:
     jobs = slurm.parse_sacct(SACCT)
     assert jobs[2].state == "CANCELLED"
-    assert jobs[3].exit_code == "3:0"
+    assert jobs[3].state == "FAILED"
     assert jobs[5].state == "TIMEOUT" and jobs[5].final
-
-
-def test_parse_scontrol() -> None:
-    info = slurm.parse_scontrol(SCONTROL)
-    assert info is not None and (info.job_id, info.state, info.exit_code) == (3, "FAILED",
-                                                                              "3:0")
-    assert slurm.parse_scontrol("slurm_load_jobs error: Invalid job id specified") is None
 
 
 def test_one_query_names_every_job() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from service import users
-from service.store import MIGRATIONS, Store
+from service.accounts import users
+from service.core.store import MIGRATIONS, Store
 
 
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import yaml
 
-from service import workflow
-from service.runrequest import parse_run_request
-from service.web.params import Params, UploadedFile
+from service.core.params import Params, UploadedFile
+from service.runs import workflow
+from service.runs.parameters import parse_run_request
 
 ROOT = Path(__file__).resolve().parents[2]
 NASTY = "echo a; echo b && echo $(id) `id` \"q\" 'q' {x} {{y}}\nwhoami"

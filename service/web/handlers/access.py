@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from service import access
-from service.auth import authenticate, is_admin
-from service.errors import AccessDenied, NotFound
-from service.keys import STORE_KEY
-from service.store import Store
-from service.users import get_user
+from service.accounts.authentication import is_admin
+from service.accounts.users import get_user
+from service.catalogue import access
+from service.core.errors import AccessDenied, NotFound
+from service.core.store import Store
+from service.web.auth import authenticate
 from service.web.formats import render
+from service.web.keys import STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Handler, Routes
 

@@ -9,17 +9,20 @@ from typing import Any
 
 from aiohttp import web
 
-from service import access, catalogue, users
-from service.auth import authenticate, is_admin, token_of
-from service.errors import AccessDenied, Conflict, InvalidParameter, NotFound
-from service.keys import STORE_KEY
-from service.names import check_name
-from service.passwords import check_password, hash_password
-from service.runrequest import NO, YES
-from service.store import Store
+from service.accounts import users
+from service.accounts.authentication import is_admin
+from service.accounts.passwords import check_password, hash_password
+from service.catalogue import access
+from service.catalogue import softwares as catalogue
+from service.core.errors import AccessDenied, Conflict, InvalidParameter, NotFound
+from service.core.names import check_name
+from service.core.params import Params
+from service.core.store import Store
+from service.runs.parameters import NO, YES
 from service.web.admin_page import admin_page
+from service.web.auth import authenticate, token_of
 from service.web.formats import render
-from service.web.params import Params
+from service.web.keys import STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 

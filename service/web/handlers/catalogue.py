@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.catalogue import get_software, list_containers, list_softwares
-from service.keys import STORE_KEY
+from service.catalogue.softwares import get_software, list_containers, list_softwares
 from service.web.formats import render
+from service.web.keys import STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 

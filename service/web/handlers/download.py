@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.keys import CONFIG_KEY
-from service.results import find_download
+from service.runs.results import find_download
 from service.web.files import send_file
+from service.web.keys import CONFIG_KEY
 from service.web.routing import Routes
 
 routes = Routes()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.auth import login, verified_token
-from service.errors import InvalidParameter
-from service.keys import CONFIG_KEY, JWT_SECRET_KEY, STORE_KEY
-from service.tokens import issue_token
+from service.accounts.authentication import login
+from service.accounts.tokens import issue_token
+from service.core.errors import InvalidParameter
+from service.web.auth import verified_token
 from service.web.formats import render
+from service.web.keys import CONFIG_KEY, JWT_SECRET_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 

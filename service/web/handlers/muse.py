@@ -7,11 +7,13 @@ import logging
 
 from aiohttp import web
 
-from service import runfolder, slurm
-from service.auth import authenticate
-from service.errors import NotFound, NotReady
-from service.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
-from service.results import (
+from service.cluster import slurm
+from service.core.errors import NotFound, NotReady
+from service.runs import folder as runfolder
+from service.runs.folder import RunFolder
+from service.runs.lifecycle import discard, load_record, load_state
+from service.runs.record import RunRecord
+from service.runs.results import (
     cluster_report,
     download_message,
     result_file,
@@ -19,12 +21,11 @@ from service.results import (
     store_download,
     temp_zip,
 )
-from service.runfolder import RunFolder
-from service.runrecord import RunRecord
-from service.runs import discard, load_record, load_state
-from service.runstate import OK, WAIT, RunState
+from service.runs.state import OK, WAIT, RunState
+from service.web.auth import authenticate
 from service.web.files import send_file
 from service.web.formats import render
+from service.web.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
 from service.web.routing import Routes

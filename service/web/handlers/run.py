@@ -6,19 +6,19 @@ import asyncio
 
 from aiohttp import web
 
-from service.errors import Busy, RunFailed
-from service.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
-from service.results import (
+from service.core.errors import Busy, RunFailed
+from service.runs.lifecycle import discard, load_state, save_state
+from service.runs.results import (
     download_message,
     local_report,
     result_file,
     stdout_text,
     store_download,
 )
-from service.runs import discard, load_state, save_state
-from service.runstate import OK
+from service.runs.state import OK
 from service.web.files import send_file
 from service.web.formats import render
+from service.web.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
 from service.web.routing import Routes
 from service.web.runstart import start_run
 

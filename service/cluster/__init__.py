@@ -1,0 +1,3 @@
+"""Slurm: command adapters, submission, job status, the poller, environment modules.
+
+May import: service.runs and below. Never aiohttp (tests/unit/test_layout.py)."""

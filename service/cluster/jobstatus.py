@@ -1,0 +1,44 @@
+"""Where the poller learns the state of jobs: one small interface, so another
+source (DRMAA, where a cluster has libdrmaa; slurmrestd) can stand in."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from service.cluster import slurm
+
+log = logging.getLogger(__name__)
+
+
+class JobStatusSource(Protocol):
+    async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
+        """What is known of these jobs; a job it knows nothing of is left out."""
+        ...
+
+
+class SlurmStatus:
+    """Slurm's commands: one squeue for all of the account's jobs, then one sacct
+    for those squeue has forgotten (MinJobAge). Two commands at most per call,
+    whatever the number of jobs; sacct failing (slurmdbd down) is no error."""
+
+    def __init__(self) -> None:
+        self.queries = 0  # commands run, for tests and benchmarks
+
+    async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
+        known: dict[int, slurm.JobInfo] = {}
+        self.queries += 1
+        result = await slurm.run(slurm.squeue_command())
+        if result.returncode == 0:
+            known.update(slurm.parse_squeue(result.stdout))
+        else:
+            log.warning("squeue failed: %s", result.stderr.strip())
+        missing = job_ids - set(known)
+        if missing:
+            self.queries += 1
+            result = await slurm.run(slurm.sacct_command(missing))
+            if result.returncode == 0:
+                known.update(slurm.parse_sacct(result.stdout))
+            else:
+                log.info("sacct unavailable: %s", result.stderr.strip())
+        return {job_id: info for job_id, info in known.items() if job_id in job_ids}

@@ -1,0 +1,104 @@
+"""Slurm commands: pure argv builders and output parsers, plus one async runner.
+
+One adapter per command (command() / parse()), tested on recorded output."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+FINAL_STATES = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "CANCELLED",
+                          "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT",
+                          "REVOKED"})
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job_id: int
+    state: str  # Slurm's state word: PENDING, RUNNING, COMPLETED, TIMEOUT, ...
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class SbatchJob:
+    script: Path
+    job_name: str
+    chdir: Path
+    output: Path
+    time_min: int
+    mem_mb: int
+    cpus: int
+    extra: tuple[tuple[str, str], ...] = ()  # validated (option, value): mail-user, ...
+
+
+def sbatch_command(job: SbatchJob, sbatch: str = "sbatch") -> list[str]:
+    argv = [sbatch, "--parsable", f"--job-name={job.job_name}", f"--chdir={job.chdir}",
+            f"--output={job.output}", f"--time={job.time_min}", f"--mem={job.mem_mb}M",
+            f"--cpus-per-task={job.cpus}"]
+    argv += [f"--{option}={value}" for option, value in job.extra]
+    argv.append(str(job.script))
+    return argv
+
+
+def parse_sbatch(stdout: str) -> int:
+    """`sbatch --parsable` prints `jobid` or `jobid;cluster`."""
+    first = stdout.strip().splitlines()[0] if stdout.strip() else ""
+    return int(first.split(";")[0])
+
+
+def squeue_command(squeue: str = "squeue") -> list[str]:
+    # All of the service account's jobs in one call, finished ones included while
+    # Slurm still remembers them (MinJobAge).
+    return [squeue, "--me", "--noheader", "--states=all", "--format=%i|%T"]
+
+
+def parse_squeue(stdout: str) -> dict[int, JobInfo]:
+    jobs: dict[int, JobInfo] = {}
+    for line in stdout.splitlines():
+        job_id, _, state = line.strip().partition("|")
+        if job_id.isdigit() and state:
+            jobs[int(job_id)] = JobInfo(int(job_id), state.split()[0])
+    return jobs
+
+
+def sacct_command(job_ids: Iterable[int], sacct: str = "sacct") -> list[str]:
+    ids = ",".join(str(i) for i in sorted(job_ids))
+    return [sacct, "--noheader", "--parsable2", "--allocations", f"--jobs={ids}",
+            "--format=JobIDRaw,State"]
+
+
+def parse_sacct(stdout: str) -> dict[int, JobInfo]:
+    jobs: dict[int, JobInfo] = {}
+    for line in stdout.splitlines():
+        fields = line.strip().split("|")
+        if len(fields) >= 2 and fields[0].isdigit() and fields[1]:
+            # "CANCELLED by 1000" -> CANCELLED
+            jobs[int(fields[0])] = JobInfo(int(fields[0]), fields[1].split()[0])
+    return jobs
+
+
+@dataclass(frozen=True)
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run(argv: Sequence[str], timeout: float = 30.0) -> Completed:
+    """Run a Slurm command without a shell; a hung command is killed."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return Completed(-1, "", f"{argv[0]} timed out after {timeout} s")
+    return Completed(proc.returncode or 0, out.decode(errors="replace"),
+                     err.decode(errors="replace"))

@@ -1,0 +1,198 @@
+"""Configuration: frozen dataclasses, read in one place (load_config).
+
+The file is TOML (stdlib tomllib, so no extra dependency); every key is optional
+and documented in etc/ws.example.toml. Relative paths are taken from the config
+file's folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # service/core/config.py
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Public base URL used in the links the API returns ("url", "msg").
+    # Empty: http://{host}:{port}
+    base_url: str = ""
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    # Empty: a secret is generated once and kept in {state_dir}/jwt_secret (mode 0600).
+    jwt_secret: str = ""
+    jwt_lifetime_s: int = 3600
+    # The GETs on a run's state/results/content take the key alone, as in the
+    # user's document; True also asks for the owner's token (others get 404).
+    require_owner_token: bool = False
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    identity: str = "muse"
+    service_name: str = "ws"
+    profile_dir: Path = PROJECT_ROOT / "profiles" / "slurm"
+    lmod_init: Path = Path("/etc/profile.d/lmod.sh")
+    module_paths: tuple[str, ...] = ()
+    poll_min_s: float = 0.5
+    poll_max_s: float = 10.0
+    # A job that Slurm no longer knows and that left no exit record is declared
+    # lost after this long.
+    lost_after_s: float = 600.0
+    # Host folders (absolute) that runs may bind read-only with cmd_option
+    # `--bind /host/path[:/target]`, e.g. shared reference data. Empty: none.
+    allowed_binds: tuple[str, ...] = ()
+    # How long the list of available environment modules (module -t avail) is
+    # reused before the module tool is asked again.
+    module_cache_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        for path in self.allowed_binds:
+            parts = path.split("/")
+            if not path.startswith("/") or path == "/" or any(
+                    p in ("..", ".") for p in parts) or "//" in path:
+                raise ConfigError(f"cluster.allowed_binds: {path!r} must be a plain "
+                                  "absolute path other than /")
+
+
+@dataclass(frozen=True)
+class LocalRunConfig:
+    max_concurrent: int = 2
+    max_waiting: int = 8
+    time_limit_s: float = 300.0
+    # Keep one Snakemake process warm and fork a child per run (see
+    # service/warm_snakemake.py); false: each run starts Snakemake anew.
+    warm_snakemake: bool = True
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_file_bytes: int = 100 * 1024 * 1024
+    max_request_bytes: int = 200 * 1024 * 1024
+    max_unzipped_bytes: int = 500 * 1024 * 1024
+    max_zip_entries: int = 10_000
+    max_files: int = 100
+    max_live_runs_per_user: int = 50
+    # Final runs and downloads older than this are deleted by the service
+    # (service/retention.py); fractions of a day are allowed.
+    retention_days: float = 30.0
+    # How often the retention task looks for what to delete.
+    retention_check_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class LevelPolicy:
+    """What a user with this access level to a software may ask for.
+    A bound of 0 means unbounded."""
+
+    may_run: bool = True
+    cmd_option: bool = True
+    sbatch_list: bool = True
+    module_list: bool = True
+    max_time_min: int = 60
+    max_mem_mb: int = 4096
+    max_cpus: int = 2
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    visitor: LevelPolicy = LevelPolicy(cmd_option=False, sbatch_list=False, module_list=False,
+                                       max_time_min=10, max_mem_mb=1024, max_cpus=1)
+    user: LevelPolicy = LevelPolicy()
+    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8)
+    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0)
+
+    def for_level(self, level: int) -> LevelPolicy:
+        policy: LevelPolicy = (self.visitor, self.user, self.superuser, self.admin)[level - 1]
+        return policy
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: Path = PROJECT_ROOT / "var" / "state"
+    runs_dir: Path = PROJECT_ROOT / "var" / "runs"
+    workflows_dir: Path = PROJECT_ROOT / "workflows"
+    snakemake: Path = PROJECT_ROOT / ".venv" / "bin" / "snakemake"
+    apptainer: str = "apptainer"
+    server: ServerConfig = field(default_factory=ServerConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    local: LocalRunConfig = field(default_factory=LocalRunConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @property
+    def database(self) -> Path:
+        return self.state_dir / "ws.sqlite3"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.runs_dir.parent / "downloads"
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or holds an unknown key or a bad value."""
+
+
+def _build(defaults: Any, values: Mapping[str, Any], base: Path, where: str) -> Any:
+    """`defaults` with the file's values in place of its own: a table that sets
+    one key keeps the others (`[policy.visitor] max_cpus = 2` keeps the
+    visitor's other limits)."""
+    known = {f.name for f in fields(defaults)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown key {where}{key}")
+        default = getattr(defaults, key)
+        if is_dataclass(default):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}{key} must be a table")
+            kwargs[key] = _build(default, value, base, f"{where}{key}.")
+        elif isinstance(default, Path):
+            kwargs[key] = (base / str(value)).resolve()
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}{key} must be a list of strings")
+            kwargs[key] = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}{key} must be true or false")
+            kwargs[key] = value
+        elif isinstance(default, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{where}{key} must be a number")
+            kwargs[key] = type(default)(value)
+        else:
+            kwargs[key] = str(value)
+    return replace(defaults, **kwargs)
+
+
+def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
+    """Read the config file (argument, else $WS_CONFIG, else defaults)."""
+    if path is None and environ.get("WS_CONFIG"):
+        path = Path(environ["WS_CONFIG"])
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"cannot read config {path}: {e}") from e
+    config: Config = _build(Config(), data, path.resolve().parent, "")
+    return config
+
+
+def with_overrides(config: Config, **server: Any) -> Config:
+    """Command-line overrides of the server section (ws serve --port ...)."""
+    return replace(config, server=replace(config.server, **server))

@@ -1,0 +1,95 @@
+"""Local runs: the run's workflow on the service's own machine, no Slurm.
+
+Bounded: at most `max_concurrent` at once, at most `max_waiting` waiting
+(beyond that: Busy, 503 with Retry-After), each killed at `time_limit_s`.
+Snakemake runs in a child of the warm Snakemake process when it is up (its
+start-up is what a local run would otherwise mostly wait for), else through
+the run's job.sh, as on the cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Awaitable
+
+from service.core.config import LocalRunConfig
+from service.core.errors import Busy
+from service.local.warm_client import WarmSnakemake, WarmSnakemakeGone
+from service.runs.exits import read_exit_records
+from service.runs.folder import RunFolder
+from service.runs.state import RunState, ended
+
+log = logging.getLogger(__name__)
+
+
+class LocalRunner:
+    def __init__(self, config: LocalRunConfig) -> None:
+        self.config = config
+        self._slots = asyncio.Semaphore(config.max_concurrent)
+        self._waiting = 0
+        self.warm: WarmSnakemake | None = None
+
+    async def start(self) -> None:
+        if not self.config.warm_snakemake:
+            return
+        warm = WarmSnakemake()
+        try:
+            await warm.start()
+        except (OSError, WarmSnakemakeGone) as e:
+            log.warning("warm Snakemake unavailable, local runs use job.sh: %s", e)
+            return
+        self.warm = warm
+
+    async def stop(self) -> None:
+        if self.warm is not None:
+            await self.warm.stop()
+
+    async def run(self, folder: RunFolder, state: RunState) -> RunState:
+        if self._slots.locked() and self._waiting >= self.config.max_waiting:
+            raise Busy("every local run slot is busy and the waiting line is full",
+                       ["retry later, or run on the cluster (POST "
+                        "/api/software/{identity}/run/{name})"])
+        self._waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            return await self._execute(folder, state)
+        finally:
+            self._slots.release()
+
+    async def _launch(self, folder: RunFolder) -> tuple[int, Awaitable[int]]:
+        if self.warm is not None and self.warm.alive:
+            with contextlib.suppress(WarmSnakemakeGone):
+                return await self.warm.fork(folder.path)
+        # Own session, so a time-out kills Snakemake and the container with it.
+        proc = await asyncio.create_subprocess_exec(
+            "bash", str(folder.job_script), cwd=folder.path, start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        return proc.pid, proc.wait()
+
+    async def _execute(self, folder: RunFolder, state: RunState) -> RunState:
+        pid, exited = await self._launch(folder)
+        waiting = asyncio.ensure_future(exited)
+        try:
+            code = await asyncio.wait_for(asyncio.shield(waiting), self.config.time_limit_s)
+        except TimeoutError:
+            _kill_group(pid)
+            await waiting
+            return ended(state, "TIMEOUT", read_exit_records(folder)).moved_to(
+                cause=f"the run reached the time limit of local runs "
+                      f"({self.config.time_limit_s:g} s)")
+        except asyncio.CancelledError:
+            _kill_group(pid)
+            raise
+        return ended(state, "COMPLETED" if code == 0 else "FAILED", read_exit_records(folder))
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

@@ -1,0 +1,124 @@
+"""Retention: final runs and downloads older than limits.retention_days are
+deleted by the service itself, so the disk does not fill up with old results.
+
+A background task (run_retention, started by the web app's cleanup_ctx) sweeps every
+limits.retention_check_s seconds. Live runs (cr WAIT) are never touched. The
+store is used from the event loop only (one SQLite connection); the file
+deletions run in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from service.core.config import Config
+from service.core.store import Store
+from service.runs.folder import KEY_RE, STAGING
+from service.runs.results import DOWNLOAD_KEY_RE
+
+log = logging.getLogger(__name__)
+DAY_S = 86400.0
+# Leftovers of requests cut short by a crash; a staging folder in use lives for
+# one request only, so a day is far beyond any of them.
+STAGING_MIN_AGE_S = DAY_S
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    runs: tuple[str, ...]
+    downloads: tuple[str, ...]
+
+
+def max_age_s(config: Config) -> float:
+    return config.limits.retention_days * DAY_S
+
+
+def download_created(key: str) -> float | None:
+    """When a download was stored, from its key (YYYYMMDD_HHMMSS_<uuid>, UTC)."""
+    try:
+        return datetime.strptime(key[:15], "%Y%m%d_%H%M%S").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def remove_run_folders(runs_dir: Path, keys: list[str]) -> None:
+    for key in keys:
+        if KEY_RE.fullmatch(key):  # never a path built from anything but a key
+            shutil.rmtree(runs_dir / key, ignore_errors=True)
+
+
+def remove_old_downloads(downloads_dir: Path, cutoff: float) -> list[str]:
+    """Delete downloads stored before `cutoff` (and crash leftovers `.KEY.tmp`)."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(downloads_dir))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        key = name[1:-4] if name.startswith(".") and name.endswith(".tmp") else name
+        if not DOWNLOAD_KEY_RE.fullmatch(key):
+            continue
+        created = download_created(key)
+        if created is None or created >= cutoff:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if key == name:
+            removed.append(key)
+    return removed
+
+
+def remove_stale_staging(runs_dir: Path, cutoff: float) -> None:
+    staging = runs_dir / STAGING
+    try:
+        entries = list(os.scandir(staging))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+
+async def sweep(store: Store, config: Config, now: float) -> SweepResult:
+    """One pass: delete what is older than the retention age at `now`."""
+    age = max_age_s(config)
+    cutoff = now - age
+    old = [entry.key for entry in store.runs_older_than(cutoff)]
+    # Folder first, then the index entry: a crash in between leaves an index entry
+    # the next pass removes, never a folder nobody knows of.
+    await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
+    for key in old:
+        store.remove_run(key)
+    downloads = await asyncio.to_thread(remove_old_downloads, config.downloads_dir, cutoff)
+    await asyncio.to_thread(remove_stale_staging, config.runs_dir,
+                            now - max(age, STAGING_MIN_AGE_S))
+    return SweepResult(tuple(old), tuple(downloads))
+
+
+async def run_retention(store: Store, config: Config,
+                        clock: Callable[[], float] = time.time) -> None:
+    """Sweep forever, every limits.retention_check_s seconds."""
+    while True:
+        try:
+            result = await sweep(store, config, clock())
+            if result.runs or result.downloads:
+                log.info("retention: deleted %d runs and %d downloads older than %g days",
+                         len(result.runs), len(result.downloads),
+                         config.limits.retention_days)
+        except Exception:
+            # A failing pass (a disk error, a locked database) must not end retention.
+            log.exception("retention pass failed")
+        await asyncio.sleep(max(0.1, config.limits.retention_check_s))

@@ -1,0 +1,155 @@
+"""Generate a run's workflow files and job script (pure: text in, text out).
+
+Every user string that reaches a script is either validated in runrequest.py
+or quoted here with shlex.quote; the command itself only reaches bash inside
+the container (the rule quotes it with Snakemake's `:q`)."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from service.runs.request import RunRequest
+from service.runs.sbatch_options import mem_mb, time_minutes
+
+# Isolation: no default mounts, a clean environment, own PID and IPC namespaces.
+ISOLATION = ("--containall",)
+
+
+@dataclass(frozen=True)
+class Resources:
+    runtime_min: int
+    mem_mb: int
+    cpus: int
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    snakemake: Path
+    lmod_init: Path
+    module_paths: tuple[str, ...]
+
+
+def profile_defaults(profile_dir: Path) -> Resources:
+    """The default resources of profiles/slurm/config.yaml."""
+    data = yaml.safe_load((profile_dir / "config.yaml").read_text()) or {}
+    values: dict[str, str] = {}
+    for item in data.get("default-resources", []):
+        key, _, value = str(item).partition("=")
+        values[key.strip()] = value.strip()
+    return Resources(runtime_min=int(values.get("runtime", 10)),
+                     mem_mb=int(values.get("mem_mb", 1000)),
+                     cpus=int(values.get("cpus_per_task", 1)))
+
+
+def resources_for(request: RunRequest, defaults: Resources) -> Resources:
+    time = request.sbatch_value("time")
+    mem = request.sbatch_value("mem")
+    cpus = request.sbatch_value("cpus-per-task")
+    return Resources(runtime_min=time_minutes(time) if time else defaults.runtime_min,
+                     mem_mb=mem_mb(mem) if mem else defaults.mem_mb,
+                     cpus=int(cpus) if cpus else defaults.cpus)
+
+
+def effective_command(request: RunRequest) -> str:
+    """`usrcmd.sh` naming an uploaded script runs that script (`./usrcmd.sh`)."""
+    try:
+        first = shlex.split(request.cmd)[0] if request.cmd.strip() else ""
+    except ValueError:
+        return request.cmd
+    if first and "/" not in first and first in request.ordered_filename_list \
+            and request.cmd.lstrip().startswith(first):
+        return "./" + request.cmd.lstrip()
+    return request.cmd
+
+
+def script_to_run(request: RunRequest) -> str | None:
+    command = effective_command(request)
+    if command != request.cmd:
+        return shlex.split(request.cmd)[0]
+    return None
+
+
+def workflow_config(request: RunRequest, image: str, resources: Resources) -> dict[str, Any]:
+    return {"image": image, "cmd": effective_command(request),
+            "runtime_min": resources.runtime_min, "mem_mb": resources.mem_mb,
+            "cpus": resources.cpus}
+
+
+# The run's work folder as the shell that Snakemake starts from the run folder
+# sees it: the workflow stays movable (a power user reruns a copy of the run
+# folder elsewhere) with no path written in it. `$(pwd)`, not `$PWD`: Snakemake
+# expands environment variables in profiles when it reads them, and the PWD
+# variable of a process started with another working folder is stale.
+WORK = '"$(pwd)"/work'
+
+
+def apptainer_args(request: RunRequest) -> str:
+    """The Apptainer options of a run, as shell text (Snakemake puts them in the
+    command line it runs). Snakemake passes `--home <run folder>` first; this
+    later --home wins, so work/ is the one host folder the container sees."""
+    q = shlex.quote
+    words = [*ISOLATION, "--home", WORK, *(q(o) for o in request.singularity_options)]
+    for b in request.binds:
+        spec = q(f"{b.source}:{b.target}" + (":ro" if b.read_only else ""))
+        words += ["--bind", spec if b.source.startswith("/") else f"{WORK}/{spec}"]
+    return " ".join(words)
+
+
+def workflow_profile(request: RunRequest, cores: int) -> str:
+    """profiles/default/config.yaml of the run: Snakemake finds it next to the
+    Snakefile, so the job and a power user's rerun both use these settings."""
+    data = {
+        "software-deployment-method": "apptainer",
+        "apptainer-args": apptainer_args(request),
+        "cores": cores,
+        "keep-incomplete": True,
+        # One job: the ILP scheduler would only start its solver (a subprocess)
+        # to pick it.
+        "scheduler": "greedy",
+        # Everything but the source cache: Snakemake binds its source cache into
+        # the container, so each run keeps its own (in its temporary folder)
+        # rather than sharing ~/.cache/snakemake with every other run.
+        "shared-fs-usage": ["input-output", "persistence", "software-deployment",
+                            "software-deployment-cache", "sources",
+                            "storage-local-copies"],
+    }
+    return "# ws: settings of this run (generated)\n" + yaml.safe_dump(data, sort_keys=False)
+
+
+def job_script(folder: Path, request: RunRequest, settings: JobSettings, title: str) -> str:
+    """The batch script: load modules, run Snakemake, record its exit status.
+    The body is in braces so bash reads it whole before running any of it."""
+    q = shlex.quote
+    lines = [
+        "#!/bin/bash",
+        f"# ws {title}: generated by the service. Slurm runs it (cluster runs) or",
+        "# the service does (local runs). Snakemake's log: logs/snakemake.log",
+        "{",
+        f"cd {q(str(folder))} || exit 90",
+        'record() { printf \'%s\\n\' "$2" > "status/.$1.tmp" && mv "status/.$1.tmp" "status/$1"; }',
+        'record started "$(date +%s)"',
+    ]
+    if request.module_list:
+        lines += [
+            f"source {q(str(settings.lmod_init))} || exit 91",
+            *(f"module use {q(p)}" for p in settings.module_paths),
+            f"if ! module load {' '.join(q(m) for m in request.module_list)}"
+            " > logs/modules.log 2>&1; then",
+            "  record modules.exit 1",
+            "  echo 'module load failed: see logs/modules.log' >&2",
+            "  exit 92",
+            "fi",
+        ]
+    lines += [
+        f"{q(str(settings.snakemake))} --snakefile Snakefile > logs/snakemake.log 2>&1",
+        "rc=$?",
+        'record snakemake.exit "$rc"',
+        'exit "$rc"',
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,91 @@
+"""The application factory: create_app(config) -> web.Application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from service.accounts.secrets import jwt_secret
+from service.cluster.modules import ModuleCatalogue
+from service.cluster.poller import Poller
+from service.cluster.submit import SbatchSubmitter, Submitter
+from service.core.config import Config
+from service.core.store import Store
+from service.local.runner import LocalRunner
+from service.runs.lifecycle import end_interrupted_local_runs
+from service.runs.retention import run_retention
+from service.web.handlers import access, admin, catalogue, download, jwt, muse, run
+from service.web.keys import (
+    CONFIG_KEY,
+    JWT_SECRET_KEY,
+    LOCAL_RUNNER_KEY,
+    MODULES_KEY,
+    POLLER_KEY,
+    STORE_KEY,
+    SUBMITTER_KEY,
+)
+from service.web.middleware import error_middleware
+
+HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run)
+
+
+async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG_KEY]
+    for folder in (config.runs_dir, config.downloads_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    store = Store(config.database)
+    app[STORE_KEY] = store
+    yield
+    store.close()
+
+
+async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
+    poller = Poller(app[STORE_KEY], app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster)
+    poller.load()  # runs submitted before a restart are followed again
+    app[POLLER_KEY] = poller
+    task = asyncio.create_task(poller.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
+    end_interrupted_local_runs(app[STORE_KEY], app[CONFIG_KEY].runs_dir)
+    runner = app[LOCAL_RUNNER_KEY]
+    await runner.start()
+    yield
+    await runner.stop()
+
+
+async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The retention task for the app's lifetime (retention_days <= 0: none)."""
+    config = app[CONFIG_KEY]
+    if config.limits.retention_days <= 0:
+        yield
+        return
+    task = asyncio.create_task(run_retention(app[STORE_KEY], config))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def create_app(config: Config, submitter: Submitter | None = None) -> web.Application:
+    # Bodies other than multipart (streamed with their own limits) stay small.
+    app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
+    app[CONFIG_KEY] = config
+    app[JWT_SECRET_KEY] = jwt_secret(config)
+    app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
+    app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
+    app.cleanup_ctx.append(_store_ctx)
+    app.cleanup_ctx.append(_poller_ctx)
+    app.cleanup_ctx.append(_retention_ctx)
+    app[MODULES_KEY] = ModuleCatalogue.from_config(config.cluster)
+    app.cleanup_ctx.append(_local_runner_ctx)
+    for module in HANDLER_MODULES:
+        app.add_routes(module.routes.table)
+    return app

@@ -1,0 +1,20 @@
+"""Every aiohttp application key, typed, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from service.cluster.modules import ModuleCatalogue
+from service.cluster.poller import Poller
+from service.cluster.submit import Submitter
+from service.core.config import Config
+from service.core.store import Store
+from service.local.runner import LocalRunner
+
+CONFIG_KEY = web.AppKey("config", Config)
+STORE_KEY = web.AppKey("store", Store)
+JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
+POLLER_KEY = web.AppKey("poller", Poller)
+SUBMITTER_KEY = web.AppKey("submitter", Submitter)
+LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
+MODULES_KEY = web.AppKey("modules", ModuleCatalogue)

@@ -1,0 +1,69 @@
+"""The layout keeps its direction: web/cli -> cluster/local -> runs ->
+catalogue -> accounts -> core, and nothing below web imports aiohttp."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICE = Path(__file__).resolve().parents[2] / "service"
+BELOW = {
+    "core": set(),
+    "accounts": {"core"},
+    "catalogue": {"accounts", "core"},
+    "runs": {"catalogue", "accounts", "core"},
+    "cluster": {"runs", "catalogue", "accounts", "core"},
+    "local": {"runs", "catalogue", "accounts", "core"},
+    "cli": {"cluster", "local", "runs", "catalogue", "accounts", "core"},
+}
+MAX_LINES = 300
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _modules() -> list[Path]:
+    return sorted(SERVICE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SERVICE)))
+def test_imports_point_one_way(path: Path) -> None:
+    package = path.relative_to(SERVICE).parts[0]
+    if package not in BELOW:  # web/, __main__.py: the top
+        return
+    allowed = BELOW[package] | {package}
+    for name in _imports(path):
+        parts = name.split(".")
+        if parts[0] == "aiohttp":
+            pytest.fail(f"{path.relative_to(SERVICE)} imports {name}: only service.web may")
+        if parts[0] == "service" and len(parts) > 1 and parts[1] != "__main__":
+            assert parts[1] in allowed, (
+                f"{path.relative_to(SERVICE)} imports {name}; {package} may import only "
+                f"{', '.join(sorted(allowed))}")
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SERVICE)))
+def test_modules_stay_small(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_the_domain_loads_without_the_web_layer() -> None:
+    code = ("import sys, service.runs.lifecycle, service.cluster.poller, "
+            "service.local.runner, service.cli.admin; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp' "
+            "or m.startswith('service.web')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
