@@ -1,49 +1,56 @@
 #!/usr/bin/env bash
 # service.sh start|stop|restart|status [CONFIG] - run `ws serve` under the service
-# account in the background (pid in var/ws.pid, log in var/log/ws.log).
+# account in the background (log in var/log/ws.log). "Running" means: some process
+# holds the state folder's lock ({state_dir}/ws.lock, which `ws serve` takes and
+# the kernel drops when it dies), never a pid file alone. {state_dir}/service.pid
+# keeps the process group to stop. WS_LOG: another log file.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
 CMD=${1:-status}
 CONFIG=${2:-$ROOT/var/ws.toml}
-PIDFILE=$ROOT/var/ws.pid
-LOG=$ROOT/var/log/ws.log
+LOG=${WS_LOG:-$ROOT/var/log/ws.log}
 
-running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
-port() { "$ROOT/.venv/bin/python" - "$CONFIG" <<'PY'
+settings() { "$ROOT/.venv/bin/python" - "$CONFIG" <<'PY'
 import sys
 from pathlib import Path
 from service.core.config import load_config
 c = load_config(Path(sys.argv[1]), {})
-print(c.server.port, c.server.public_url)
+print(c.server.port, c.server.public_url, c.state_dir / "ws.lock")
 PY
 }
+read -r PORT URL LOCK < <(settings)
+PIDFILE=${LOCK%/*}/service.pid
+# flock -n fails while `ws serve` holds the lock. Only an existing file is tried:
+# flock would create a missing one owned by root, which the service could not open.
+running() { [ -e "$LOCK" ] && ! flock -n "$LOCK" true; }
+holder() { tr -dc 0-9 < "$LOCK"; }
 
 start() {
-  if running; then log "already running (pid $(cat "$PIDFILE"))"; return 0; fi
-  install -d -o "$WS_USER" -g "$WS_USER" "$ROOT/var/log"
-  read -r p url < <(port)
+  if running; then log "already running (pid $(holder))"; return 0; fi
+  install -d -o "$WS_USER" -g "$WS_USER" "${LOG%/*}" "${LOCK%/*}"
   setsid runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" --config "$CONFIG" serve \
     >> "$LOG" 2>&1 < /dev/null &
-  echo $! > "$PIDFILE"
+  local pid=$!
+  echo "$pid" > "$PIDFILE"
   for _ in $(seq 100); do
-    if curl -fsS "$url/api/software/list/" >/dev/null 2>&1; then
-      log "started: $url (pid $(cat "$PIDFILE"), log $LOG)"; return 0
+    if running && curl -fsS "$URL/api/software/list/" >/dev/null 2>&1; then
+      log "started: $URL (pid $(holder), log $LOG)"; return 0
     fi
-    running || break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done
   tail -20 "$LOG" >&2
-  die "the service did not answer on port $p"
+  die "the service did not answer on port $PORT"
 }
 
 stop() {
-  if running; then
-    local pid; pid=$(cat "$PIDFILE")
-    kill -- "-$pid" 2>/dev/null || kill "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    log "stopped"
-  fi
+  if [ -s "$PIDFILE" ]; then kill -- "-$(cat "$PIDFILE")" 2>/dev/null || true; fi
+  if running; then kill "$(holder)" 2>/dev/null || true; fi
+  for _ in $(seq 100); do running || break; sleep 0.1; done
+  if running; then kill -9 "$(holder)" 2>/dev/null || true; sleep 0.5; fi
+  running && die "the service (pid $(holder)) does not stop"
+  log "stopped"
   rm -f "$PIDFILE"
 }
 
@@ -51,6 +58,6 @@ case $CMD in
   start) start ;;
   stop) stop ;;
   restart) stop; start ;;
-  status) if running; then log "running (pid $(cat "$PIDFILE"))"; else log "not running"; exit 3; fi ;;
+  status) if running; then log "running (pid $(holder))"; else log "not running"; exit 3; fi ;;
   *) die "usage: $0 start|stop|restart|status [CONFIG]" ;;
 esac

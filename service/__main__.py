@@ -12,6 +12,7 @@ from aiohttp import web
 
 from service.cli import admin as admin_cli
 from service.core.config import ConfigError, load_config, with_overrides
+from service.core.instance_lock import AlreadyRunning, hold_instance_lock
 from service.web.accesslog import RedactingAccessLogger
 from service.web.app import create_app
 
@@ -35,8 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         config = with_overrides(config, **overrides)
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        web.run_app(create_app(config), host=config.server.host, port=config.server.port,
-                    access_log_class=RedactingAccessLogger)
+        try:
+            with hold_instance_lock(config.state_dir):
+                web.run_app(create_app(config), host=config.server.host,
+                            port=config.server.port, access_log_class=RedactingAccessLogger)
+        except AlreadyRunning as e:
+            print(f"ws: {e}", file=sys.stderr)
+            return 1
         return 0
     return admin_cli.run(args, config)
 
