@@ -32,9 +32,10 @@ sw_example_images() {
 ws_as_service() { runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" "$@"; }
 
 # What both README commands need first: the cluster and the service account,
-# the venv, a checkout the account can read, var/ and the sw_example images.
+# libdrmaa (when its source is at hand), the venv, a checkout the account can read, var/ and the sw_example images.
 prepare_machine() {
   WS_USER=$WS_USER bash "$ROOT/scripts/cluster-up.sh"
+  bash "$ROOT/scripts/drmaa-up.sh"
   bash "$ROOT/scripts/venv.sh"
   make_checkout_reachable
   make_var
