@@ -3,6 +3,7 @@ time: runs always use a SIF, never Docker."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,21 @@ class ImageBuildFailed(WsError):
     """apptainer could not build the image."""
 
 
+RUNTIMES = ("apptainer", "singularity")
+
+
+def container_runtime(configured: str) -> str:
+    """The runtime command: the configured one, else whichever of Apptainer and
+    SingularityCE is on PATH (both take the same build and exec options)."""
+    if configured:
+        return configured
+    found = next((name for name in RUNTIMES if shutil.which(name)), None)
+    if found is None:
+        raise ImageBuildFailed("neither apptainer nor singularity is on PATH",
+                               ["install one, or set `apptainer` in the config"])
+    return found
+
+
 def build_argv(apptainer: str, archive: Path, image: Path) -> list[str]:
     # -s: the build log goes to the caller only on failure (captured below).
     return [apptainer, "-s", "build", "--force", str(image), f"docker-archive:{archive}"]
@@ -21,6 +37,7 @@ def build_argv(apptainer: str, archive: Path, image: Path) -> list[str]:
 def build_sif(apptainer: str, archive: Path, image: Path, rebuild: bool = False) -> bool:
     """Build `image` from the `docker save` archive, unless it exists and `rebuild`
     is false. True if it was built."""
+    apptainer = container_runtime(apptainer)
     image, archive = image.resolve(), archive.resolve()
     if image.exists() and not rebuild:
         return False

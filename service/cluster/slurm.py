@@ -9,9 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# A job's state words, as squeue (%T) and sacct print them, Slurm 22.05 to 25.x.
+# Final: the job is over for good. REQUEUED, REQUEUE_HOLD, REQUEUE_FED,
+# RESV_DEL_HOLD, SUSPENDED, STOPPED, COMPLETING, CONFIGURING, RESIZING, SIGNALING,
+# STAGE_OUT and the like are not: the same job id goes on.
 FINAL_STATES = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "CANCELLED",
                           "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT",
-                          "REVOKED"})
+                          "REVOKED", "LAUNCH_FAILED"})
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Config:
     runs_dir: Path = PROJECT_ROOT / "var" / "runs"
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     snakemake: Path = PROJECT_ROOT / ".venv" / "bin" / "snakemake"
-    apptainer: str = "apptainer"
+    apptainer: str = ""  # empty: `apptainer`, else `singularity` (SingularityCE), on PATH
     server: ServerConfig = field(default_factory=ServerConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)

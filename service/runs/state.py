@@ -17,6 +17,9 @@ SLURM_CAUSES = {
     "PREEMPTED": "the job was preempted",
     "BOOT_FAIL": "the node could not boot for the job",
     "DEADLINE": "the job missed its deadline",
+    "SPECIAL_EXIT": "the job ended with a special exit (held for the administrator)",
+    "REVOKED": "the job was revoked (it runs on another cluster of the federation)",
+    "LAUNCH_FAILED": "Slurm could not launch the job",
 }
 
 

@@ -43,3 +43,34 @@ def test_parse_sacct_keeps_the_state_word() -> None:
 def test_one_query_names_every_job() -> None:
     assert slurm.sacct_command([3, 1, 2])[4] == "--jobs=1,2,3"
     assert "--me" in slurm.squeue_command()
+
+
+# Output as Slurm 23.02 to 25.05 print it (their documented state words; the
+# squeue and sacct formats the service asks for are unchanged since 22.05).
+SACCT_NEWER = ("10|OUT_OF_MEMORY\n11|PREEMPTED\n12|BOOT_FAIL\n13|DEADLINE\n14|REQUEUED\n"
+               "15|CANCELLED by 1001\n16|NODE_FAIL\n17|RESIZING\n18|SPECIAL_EXIT\n"
+               "19|REVOKED\n20|COMPLETED\n21|FAILED\n22|TIMEOUT\n23|PENDING\n"
+               "24_1|COMPLETED\n25+0|COMPLETED\n26|\n")
+SQUEUE_NEWER = ("30|COMPLETING\n31|REQUEUE_HOLD\n32|REQUEUE_FED\n33|RESV_DEL_HOLD\n"
+                "34|SUSPENDED\n35|STOPPED\n36|CONFIGURING\n37|SIGNALING\n38|STAGE_OUT\n"
+                "39|LAUNCH_FAILED\n40|PREEMPTED\n41|RUNNING\n")
+
+
+def test_parse_sacct_of_newer_releases() -> None:
+    jobs = slurm.parse_sacct(SACCT_NEWER)
+    final = {j for j, info in jobs.items() if info.final}
+    assert final == {10, 11, 12, 13, 15, 16, 18, 19, 20, 21, 22}
+    assert jobs[15].state == "CANCELLED" and jobs[14].state == "REQUEUED"
+    # Array and heterogeneous job ids are never the service's; an empty state is no news.
+    assert not {24, 25, 26} & set(jobs)
+
+
+def test_parse_squeue_of_newer_releases() -> None:
+    jobs = slurm.parse_squeue(SQUEUE_NEWER)
+    assert {j for j, info in jobs.items() if info.final} == {39, 40}
+    assert jobs[30].state == "COMPLETING" and not jobs[30].final
+
+
+def test_every_final_state_but_completed_has_a_cause() -> None:
+    from service.runs.state import SLURM_CAUSES
+    assert slurm.FINAL_STATES - set(SLURM_CAUSES) == {"COMPLETED", "FAILED"}
