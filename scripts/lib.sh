@@ -36,6 +36,7 @@ ws_as_service() { runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" "$@"; }
 prepare_machine() {
   WS_USER=$WS_USER bash "$ROOT/scripts/cluster-up.sh"
   bash "$ROOT/scripts/venv.sh"
+  bash "$ROOT/scripts/browser-up.sh"
   make_checkout_reachable
   make_var
   sw_example_images >/dev/null

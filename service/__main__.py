@@ -1,4 +1,5 @@
-"""`ws`: the command line. The only place that reads os.environ."""
+"""`ws`: the command line (serve, admin, and the users' client: login, run, ...).
+The only place that reads os.environ."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from service.cli import admin as admin_cli
+from service.cli import client as client_cli
 from service.core.config import ConfigError, load_config, with_overrides
 from service.web.accesslog import RedactingAccessLogger
 from service.web.app import create_app
@@ -24,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     admin_cli.add_parser(sub)
+    client_cli.add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in client_cli.COMMANDS:
+        # The users' client needs no service config: it talks to the service over HTTP.
+        return client_cli.run(args, os.environ)
     try:
         config = load_config(args.config, os.environ)
     except ConfigError as e:
