@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     admin_cli.add_parser(sub)
     client_cli.add_parsers(sub)
-    args = parser.parse_args(argv)
+    head, command = client_cli.split_command(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(head)
+    if command is not None:
+        args.cmd = command
     if args.command in client_cli.COMMANDS:
         # The users' client needs no service config: it talks to the service over HTTP.
         return client_cli.run(args, os.environ)

@@ -45,7 +45,7 @@ def add_parsers(sub: SubParsers) -> None:
     p.add_argument("--wait", action="store_true", help="follow the run to its end")
     p.add_argument("-o", "--output", type=Path, help="where to write a file result")
     p.add_argument("--json", action="store_true")
-    p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- the command, in the container")
+    p.add_argument("cmd", nargs="*", help="-- the command, in the container")
     p = sub.add_parser("runs", help="your runs, newest first")
     p.add_argument("--state", choices=("WAIT", "OK", "NOK"))
     p.add_argument("--software")
@@ -62,6 +62,15 @@ def add_parsers(sub: SubParsers) -> None:
             p.add_argument("--wait", action="store_true", help="follow the run to its end")
         if name in ("results", "content"):
             p.add_argument("-o", "--output", type=Path, help="file to write")
+
+
+def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """`ws run ... -- CMD`: the options before `--`, and CMD as it was typed (argparse
+    would take options after the software name for the command's own)."""
+    if "run" in argv and "--" in argv and argv.index("run") < argv.index("--"):
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1:]
+    return argv, None
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -121,7 +130,7 @@ class Progress:
         process = body["info"]["report"]["process"]
         line = (f"{body['info']['report']['cr']} {process.get('latest_state')} "
                 f"job {process.get('job_id')}")
-        elapsed = f"{time.monotonic() - self.start:5.1f}s"
+        elapsed = f"{time.monotonic() - self.start:.1f}s"
         if self.tty:
             self.out.write(f"\r\x1b[2K{line}  {elapsed}")
             self.out.flush()
@@ -139,7 +148,7 @@ def _sbatch(option: str) -> str:
 
 
 def _run(args: argparse.Namespace, client: WsClient, env: Mapping[str, str]) -> int:
-    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    cmd = args.cmd
     answer = client.start(args.software, shlex.join(cmd), files=args.file,
                           cmd_option=args.cmd_option, sbatch=[_sbatch(o) for o in args.sbatch],
                           modules=args.module, returned_type=args.returned_type,
