@@ -3,6 +3,7 @@ the Python client, the caller's run list, cancelling, and waiting state calls.""
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import subprocess
@@ -129,7 +130,7 @@ def test_a_waiting_state_call_answers_a_change(service: LiveService) -> None:
         assert len(seen) < 20, seen
     assert seen[-1] == ("OK", "COMPLETED")
     # Each waiting answer brought news (or the end), not the same state again.
-    assert all(a != b for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(a != b for a, b in itertools.pairwise(seen)), seen
     for bad in ("-1", "61", "soon", "nan"):
         r = requests.get(f"{service.url}/api/software/muse/state/sw_example/{run.key}/",
                          params={"wait": bad}, timeout=30)

@@ -27,7 +27,7 @@ def test_every_route_is_documented_and_every_documented_path_routed(config: Conf
     documented = {(method, path) for path, ops in doc["paths"].items() for method in ops}
     routes = _routes(config)
     assert routes - PAGES == documented
-    assert PAGES <= routes
+    assert routes >= PAGES
 
 
 def test_every_api_path_answers_with_a_trailing_slash_too(config: Config) -> None:
