@@ -80,8 +80,7 @@ async function loadCatalogue() {
   body.replaceChildren();
   $("software").replaceChildren();
   for (const sw of list) {
-    body.append(el("tr", {}, el("th", { scope: "row" }, sw.name), el("td", {}, sw.info.sw.desc || ""),
-      el("td", {}, "")));
+    body.append(el("tr", {}, el("th", { scope: "row" }, sw.name), el("td", {}, sw.info.sw.desc || "")));
     $("software").append(el("option", { value: sw.name }, sw.name));
   }
   const doc = await (await fetch("/api/openapi.json")).json();
