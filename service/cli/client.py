@@ -80,6 +80,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         return _COMMANDS[args.command](args, client, env)
     except WsClientError as e:
         print(f"ws: {e}", file=sys.stderr)
+        if e.type == "run_failed":  # a local run that ended NOK: its cause is above
+            return 1
         if e.status == 401:
             print("ws: log in again: ws login USERNAME", file=sys.stderr)
         return 2

@@ -38,10 +38,16 @@ def page(tmp_path: Path) -> Iterator[Any]:
         browser.close()
 
 
-def _shot(page: Any, name: str, tmp_path: Path) -> None:
+def _shot(page: Any, name: str, tmp_path: Path, part: str | None = None) -> None:
     folder = Path(os.environ.get("WS_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"))
+    if part is None:
+        page.screenshot(path=str(folder / f"{name}.png"))
+        return
+    box = page.locator(part).bounding_box()  # the part, at most 640 px of it: small PNGs
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True,
+                    clip={"x": box["x"], "y": box["y"], "width": box["width"],
+                          "height": min(box["height"], 640)})
 
 
 def test_sign_in_run_on_the_cluster_and_download(service: LiveService, page: Any,
@@ -68,15 +74,19 @@ def test_sign_in_run_on_the_cluster_and_download(service: LiveService, page: Any
         str(tmp_path / "stdin.txt"))
     page.get_by_label("on the cluster (Slurm)").check()
     page.get_by_label("Result", exact=True).select_option("stdout.txt")
-    _shot(page, "run-form", tmp_path)
+    _shot(page, "run-form", tmp_path, "#run-section")
     page.get_by_role("button", name="Run", exact=True).click()
-    page.wait_for_function("!document.getElementById('status').textContent.endsWith('…')")
-    assert "submitted to the cluster" in page.locator("#status").inner_text()
+    status = page.locator("#status")
+    for _ in range(600):  # "Sending…" until the service answers
+        if not status.inner_text().endswith("…"):
+            break
+        page.wait_for_timeout(100)
+    assert "submitted to the cluster" in status.inner_text()
 
     row = page.locator("#runs tbody tr").first
     row.locator("td.cr-OK").wait_for(timeout=180_000)  # live: the page follows the run
     assert "COMPLETED" in row.inner_text()
-    _shot(page, "runs", tmp_path)
+    _shot(page, "runs", tmp_path, "#runs-section")
     with page.expect_download() as download:
         row.get_by_role("button", name="Results").click()
     saved = tmp_path / "results.txt"
@@ -97,12 +107,12 @@ def test_sign_in_run_on_the_cluster_and_download(service: LiveService, page: Any
 
 def test_the_docs_page(service: LiveService, page: Any, tmp_path: Path) -> None:
     page.goto(service.url + "/api/docs")
-    page.get_by_role("heading", name="runs").wait_for()
+    page.get_by_role("heading", name="runs", exact=True).wait_for()
     operation = page.locator("#op-post_software_identity_run_name")
     operation.locator("summary").focus()
     page.keyboard.press("Enter")  # <details> opens from the keyboard
     operation.get_by_text("RunParameters").first.wait_for()
-    _shot(page, "docs", tmp_path)
+    _shot(page, "docs", tmp_path, "#op-post_software_identity_run_name")
 
 
 def test_a_wrong_password_is_told_and_nothing_opens(service: LiveService, page: Any) -> None:

@@ -166,7 +166,7 @@ function runRow(run) {
   const label = "run " + run.number + " (" + run.name + ")";
   const actions = el("td", {});
   if (run.kind === "cluster" && run.cr === "OK") actions.append(button("Results", "Results of " + label, () => results(run)), " ");
-  actions.append(button("Content", "Run folder of " + label + " as zip", () => content(run)), " ");
+  actions.append(button("Content", "Content of " + label + ": its run folder as a zip", () => content(run)), " ");
   if (run.kind === "cluster" && run.cr === "WAIT") actions.append(button("Cancel", "Cancel " + label, () => cancel(run)));
   const state = el("td", { class: "cr-" + run.cr, "data-key-state": "" }, run.cr + (run.cause ? ": " + run.cause : ""));
   return el("tr", { "data-number": run.number }, el("td", {}, run.number), el("td", {}, run.name),

@@ -17,10 +17,24 @@ function schemaText(schema) {
   return JSON.stringify(schema);
 }
 
+function typeText(schema) {
+  if (schema.enum) return schema.enum.join(" | ");
+  if (schema.type === "array" && schema.items) return "list of " + (schema.items.type || "…");
+  return schema.type || schemaText(schema);
+}
+
 function schemaNode(schema) {
   if (schema && schema.$ref) {
     const name = schema.$ref.split("/").pop();
     return el("a", { href: "#schema-" + name }, name);
+  }
+  if (schema && schema.properties) {  // an inline object: one line per field
+    const list = el("ul", {});
+    for (const [name, prop] of Object.entries(schema.properties)) {
+      list.append(el("li", {}, el("code", {}, name), " (", typeText(prop), ")",
+        prop.description ? ": " + prop.description : ""));
+    }
+    return list;
   }
   return el("code", {}, schemaText(schema));
 }
@@ -28,7 +42,7 @@ function schemaNode(schema) {
 function operationNode(path, method, op) {
   const id = op.operationId;
   const box = el("details", { id: "op-" + id, class: "op" });
-  const lock = op.security && op.security.some((s) => Object.keys(s).length) ? " 🔒" : "";
+  const lock = op.security && op.security.every((s) => Object.keys(s).length) ? " (token)" : "";
   box.append(el("summary", {}, el("span", { class: "method " + method }, method.toUpperCase()),
     " ", el("code", {}, path), " — ", op.summary + lock));
   if (op.description) box.append(el("p", {}, op.description));
