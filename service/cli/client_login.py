@@ -48,4 +48,6 @@ def save_login(env: Mapping[str, str], login: Login) -> Path:
 
 
 def forget_login(env: Mapping[str, str]) -> None:
-    login_file(env).unlink(missing_ok=True)
+    """Drop the token; the service's URL stays for the next login."""
+    if login_file(env).exists():
+        save_login(env, Login(load_login(env).url))

@@ -142,3 +142,33 @@ def test_the_run_handle_needs_its_software(service: LiveService) -> None:
     with pytest.raises(WsClientError) as unknown:
         client.state(RunHandle("sw_example", "not-a-key"))
     assert unknown.value.status == 404
+
+
+def test_the_other_commands(service: LiveService, tmp_path: Path) -> None:
+    assert ws(tmp_path, "login", "--url", service.url, "alice",
+              stdin=PASSWORD.format("alice") + "\n").returncode == 0
+    listed = ws(tmp_path, "softwares")
+    assert listed.returncode == 0 and listed.stdout.startswith("sw_example\t")
+    local = ws(tmp_path, "run", "sw_example", "--local", "--", "python", "/add.py", "4", "5")
+    assert (local.returncode, local.stdout) == (0, "9.0\n"), local.stderr
+
+    started = ws(tmp_path, "run", "sw_example", "--returned-type", "stdout.txt",
+                 "--sbatch", "time=2", "--", "python", "/add.py", "1", "2")
+    assert started.returncode == 0, started.stderr
+    key = started.stdout.strip()
+    state = ws(tmp_path, "state", "sw_example", key, "--wait")
+    assert state.returncode == 0 and state.stdout.startswith("OK\tCOMPLETED"), state
+    result = ws(tmp_path, "results", "sw_example", key, "-o", str(tmp_path / "out.txt"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.txt").read_text().strip() == "3.0"
+    folder = ws(tmp_path, "content", "sw_example", key, "-o", str(tmp_path / "run.zip"))
+    assert folder.returncode == 0 and (tmp_path / "run.zip").read_bytes()[:2] == b"PK"
+    as_json = ws(tmp_path, "runs", "--json", "--per-page", "1")
+    assert as_json.returncode == 0 and '"total"' in as_json.stdout
+
+    refused = ws(tmp_path, "run", "sw_example", "--sbatch", "time=99999", "--",
+                 "python", "/add.py")
+    assert refused.returncode == 2 and "forbidden" in refused.stderr, refused.stderr
+    assert ws(tmp_path, "logout").returncode == 0
+    anonymous = ws(tmp_path, "runs")
+    assert anonymous.returncode == 2 and "ws login" in anonymous.stderr
