@@ -139,3 +139,34 @@ def test_parsers_build(tmp_path: Path) -> None:
     assert (args.sbatch, args.module, args.local, args.file) == (
         ["time=5"], ["m/1"], True, [Path("a.txt")])
     assert asyncio.iscoroutinefunction(main) is False
+
+
+async def test_a_waiting_call_wakes_on_the_pollers_save(tmp_path: Path) -> None:
+    from service.cluster.poller import Poller
+    from service.core.config import ClusterConfig
+    from service.runs.folder import RunFolder
+    from service.runs.lifecycle import save_state
+    from service.web.waiting import wait_for_change
+
+    store = Store(tmp_path / "db.sqlite")
+    store.add_run("k1", "sw", "alice", "cluster")
+    folder = RunFolder(tmp_path / "k1")
+    folder.path.mkdir()
+    start = RunState(job_id=3)
+    save_state(folder, start)
+    poller = Poller(store, tmp_path, ClusterConfig())
+    poller.view["k1"] = start
+    waiting = asyncio.ensure_future(wait_for_change(poller, folder, start, 30))
+    await asyncio.sleep(0.05)
+    poller.save("k1", start.moved_to(latest_state="PENDING"))  # `updated` only: no news
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    poller.save("k1", start.moved_to(latest_state="RUNNING"))
+    assert (await asyncio.wait_for(waiting, 5)).latest_state == "RUNNING"
+    # Already final: answered at once, from state.json (the view keeps live runs only).
+    poller.save("k1", start.moved_to(cr="OK", latest_state="COMPLETED"))
+    final = await asyncio.wait_for(wait_for_change(poller, folder, start, 30), 5)
+    assert final.cr == "OK"
+    nothing_new = await wait_for_change(poller, folder, final, 0.01)
+    assert nothing_new.cr == "OK"
+    store.close()
