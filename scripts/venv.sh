@@ -13,6 +13,7 @@ if [ -x "$V/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 fi
 [ -x "$V/bin/python" ] || { log "creating $V"; /usr/bin/python3 -m venv "$V"; }
 log "installing ws and its dependencies"
-"$V/bin/pip" install -q --disable-pip-version-check -e "$root[dev]"
+# Playwright drives Debian's chromium (scripts/browser-up.sh): it never downloads one.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$V/bin/pip" install -q --disable-pip-version-check -e "$root[dev]"
 echo "$want" > "$stamp"
 log "ok: $("$V/bin/python" --version), snakemake $("$V/bin/snakemake" --version)"

@@ -37,6 +37,7 @@ class Poller:
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._saved = asyncio.Event()  # set, then replaced, on every save: see changed()
 
     # ---- the view ----------------------------------------------------------------------
     def load(self) -> None:
@@ -61,6 +62,14 @@ class Poller:
 
     def state_of(self, key: str) -> RunState | None:
         return self.view.get(key)
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next save of any run's state (for waiting state calls)."""
+        return self._saved
+
+    def wake(self) -> None:
+        """Poll now (after a cancellation, say) rather than at the next interval."""
+        self._wake.set()
 
     def _live(self) -> dict[str, RunState]:
         return {k: s for k, s in self.view.items() if not s.final}
@@ -120,6 +129,8 @@ class Poller:
     def save(self, key: str, state: RunState) -> None:
         save_state(RunFolder(self.runs_dir / key), state)
         self.view[key] = state
+        self._saved.set()
+        self._saved = asyncio.Event()
         if state.final:
             # From now on state.json alone answers: the view holds live runs only,
             # so it does not grow with every run the service ever had.
