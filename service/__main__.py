@@ -12,7 +12,7 @@ from aiohttp import web
 
 from service.cli import admin as admin_cli
 from service.core.config import ConfigError, load_config, with_overrides
-from service.web.accesslog import RedactingAccessLogger
+from service.web.accesslog import RedactingAccessLogger, RedactingFilter
 from service.web.app import create_app
 
 
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         config = with_overrides(config, **overrides)
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:  # every logger ends in these
+            handler.addFilter(RedactingFilter())
         web.run_app(create_app(config), host=config.server.host, port=config.server.port,
                     access_log_class=RedactingAccessLogger)
         return 0
