@@ -104,6 +104,10 @@ class LevelPolicy:
     max_time_min: int = 60
     max_mem_mb: int = 4096
     max_cpus: int = 2
+    # Slurm partitions and QOS this level may name in sbatch_list ("*": any).
+    # Empty: none may be named; the job gets the cluster's defaults.
+    partitions: tuple[str, ...] = ()
+    qos: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,8 @@ class PolicyConfig:
                                        max_time_min=10, max_mem_mb=1024, max_cpus=1)
     user: LevelPolicy = LevelPolicy()
     superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8)
-    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0)
+    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0,
+                                     partitions=("*",), qos=("*",))
 
     def for_level(self, level: int) -> LevelPolicy:
         policy: LevelPolicy = (self.visitor, self.user, self.superuser, self.admin)[level - 1]
