@@ -85,6 +85,11 @@ class LimitsConfig:
     max_zip_entries: int = 10_000
     max_files: int = 100
     max_live_runs_per_user: int = 50
+    # Files a multipart request may stream in before its token has been seen
+    # (a token in the header, the URL or a jwt field before the files lifts
+    # it), and how many such requests may be doing so at once (503 beyond).
+    max_unauthenticated_upload_bytes: int = 8 * 1024 * 1024
+    max_unauthenticated_uploads: int = 4
     # Final runs and downloads older than this are deleted by the service
     # (service/retention.py); fractions of a day are allowed.
     retention_days: float = 30.0

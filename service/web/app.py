@@ -26,8 +26,10 @@ from service.web.keys import (
     POLLER_KEY,
     STORE_KEY,
     SUBMITTER_KEY,
+    UPLOAD_GATE_KEY,
 )
 from service.web.middleware import error_middleware
+from service.web.params import UploadGate
 
 HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run)
 
@@ -81,6 +83,7 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app[JWT_SECRET_KEY] = jwt_secret(config)
     app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
     app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
+    app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
     app.cleanup_ctx.append(_retention_ctx)

@@ -10,6 +10,7 @@ from service.cluster.submit import Submitter
 from service.core.config import Config
 from service.core.store import Store
 from service.local.runner import LocalRunner
+from service.web.params import UploadGate
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
@@ -18,3 +19,4 @@ POLLER_KEY = web.AppKey("poller", Poller)
 SUBMITTER_KEY = web.AppKey("submitter", Submitter)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)
+UPLOAD_GATE_KEY = web.AppKey("upload_gate", UploadGate)

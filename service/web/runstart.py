@@ -17,9 +17,9 @@ from service.runs.lifecycle import PreparedRun, prepare_run
 from service.runs.parameters import parse_run_request
 from service.runs.policy import check_run_policy
 from service.web.auth import authenticate
-from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY, UPLOAD_GATE_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
-from service.web.params import read_params
+from service.web.params import TokenCheck, read_params
 
 
 async def start_run(request: web.Request, kind: str) -> PreparedRun:
@@ -44,7 +44,11 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
     if "Authorization" in request.headers or "jwt" in request.query:
         # The token came before the body: refuse a bad one before taking in any upload.
         early_user = await authenticate(request, Params(values=dict(request.query)))
-    params = await read_params(request, config.limits, staging / "uploads")
+
+    async def check_token(value: str) -> None:
+        await authenticate(request, Params(values={"jwt": value}))
+    token = TokenCheck(check_token, request.app[UPLOAD_GATE_KEY], done=early_user is not None)
+    params = await read_params(request, config.limits, staging / "uploads", token)
     if isinstance(params.values.get("format"), str):
         request[FORMAT_REQUEST_KEY] = params.values["format"]
     user = early_user or await authenticate(request, params)
