@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service.accounts.secrets import jwt_secret
+from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.submit import SbatchSubmitter, Submitter
@@ -22,6 +23,7 @@ from service.web.keys import (
     CONFIG_KEY,
     JWT_SECRET_KEY,
     LOCAL_RUNNER_KEY,
+    LOGIN_THROTTLE_KEY,
     MODULES_KEY,
     POLLER_KEY,
     STORE_KEY,
@@ -84,6 +86,9 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
     app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
+    app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,
+                                            config.auth.login_per_minute,
+                                            config.auth.login_concurrent_hashes)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
     app.cleanup_ctx.append(_retention_ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.submit import Submitter
@@ -20,3 +21,4 @@ SUBMITTER_KEY = web.AppKey("submitter", Submitter)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)
 UPLOAD_GATE_KEY = web.AppKey("upload_gate", UploadGate)
+LOGIN_THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)

@@ -23,6 +23,7 @@ STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
     (errors.TooLarge, 413, "too_large"),
     (errors.RunFailed, 422, "run_failed"),
     (errors.TooManyRuns, 429, "too_many_runs"),
+    (errors.TooManyAttempts, 429, "too_many_attempts"),
     (errors.ClusterUnavailable, 503, "cluster_unavailable"),
     (errors.Busy, 503, "busy"),
     (errors.StorageFull, 507, "storage_full"),
@@ -60,7 +61,7 @@ async def error_middleware(
         if isinstance(e, errors.RunFailed):
             body["report"] = e.report
         headers = {}
-        if isinstance(e, errors.Busy):
+        if isinstance(e, (errors.Busy, errors.TooManyAttempts)):
             headers["Retry-After"] = str(e.retry_after_s)
         return render(body, _format_of(request), status, headers)
     except web.HTTPException as e:
