@@ -40,8 +40,8 @@ class AuthConfig:
     # Login attempts (each an Argon2 hash of 64 MiB): per user name and per client
     # address, up to login_burst at once, then login_per_minute (429 beyond);
     # at most login_concurrent_hashes hashes at a time for all callers.
-    login_burst: int = 10
-    login_per_minute: float = 10.0
+    login_burst: int = 20
+    login_per_minute: float = 20.0
     login_concurrent_hashes: int = 2
 
 
