@@ -17,7 +17,7 @@ from service.runs.results import (
 )
 from service.runs.state import OK
 from service.web.files import send_file
-from service.web.formats import render
+from service.web.formats import render, render_stdout
 from service.web.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
 from service.web.routing import Routes
 from service.web.runstart import start_run
@@ -49,6 +49,7 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
                                       config.downloads_dir)
         return render(download_message(config.server.public_url, key), req.format)
     if req.returned_type == "stdout":
-        return render({"info": {"stdout": stdout_text(folder), "report": report}}, req.format)
+        return await render_stdout(await asyncio.to_thread(stdout_text, folder), report,
+                                   req.format)
     result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
     return await send_file(request, result)
