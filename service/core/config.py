@@ -7,6 +7,7 @@ file's folder.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -119,12 +120,16 @@ class LevelPolicy:
     # Empty: none may be named; the job gets the cluster's defaults.
     partitions: tuple[str, ...] = ()
     qos: tuple[str, ...] = ()
+    # false: the run's container gets a network namespace with only loopback
+    # (apptainer --net --network none; the site's apptainer.conf must allow it).
+    network: bool = True
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     visitor: LevelPolicy = LevelPolicy(cmd_option=False, sbatch_list=False, module_list=False,
-                                       max_time_min=10, max_mem_mb=1024, max_cpus=1)
+                                       max_time_min=10, max_mem_mb=1024, max_cpus=1,
+                                       network=False)
     user: LevelPolicy = LevelPolicy()
     superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8)
     admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0,
@@ -149,6 +154,11 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
+    def __post_init__(self) -> None:
+        check_binds_apart(self.cluster.allowed_binds,
+                          {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
+                           "downloads": self.downloads_dir})
+
     @property
     def database(self) -> Path:
         return self.state_dir / "ws.sqlite3"
@@ -160,6 +170,18 @@ class Config:
 
 class ConfigError(Exception):
     """The configuration file is unreadable or holds an unknown key or a bad value."""
+
+
+def check_binds_apart(allowed_binds: tuple[str, ...], folders: Mapping[str, Path]) -> None:
+    """A host path runs may bind must neither hold nor lie in the service's own
+    folders (its database and secret, other users' runs, downloads)."""
+    for root in allowed_binds:
+        real_root = Path(os.path.realpath(root))
+        for name, folder in folders.items():
+            real = Path(os.path.realpath(folder))
+            if real_root == real or real_root in real.parents or real in real_root.parents:
+                raise ConfigError(f"cluster.allowed_binds: {root!r} overlaps {name} "
+                                  f"({folder}): runs could read the service's own files")
 
 
 def _build(defaults: Any, values: Mapping[str, Any], base: Path, where: str) -> Any:

@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -54,7 +54,8 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                       + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
-                      workflow.workflow_profile(record.request, resources.cpus),
+                      workflow.workflow_profile(record.request, resources.cpus,
+                                                resources.network),
                       durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
@@ -99,8 +100,9 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
 
 async def prepare_run(config: Config, store: Store, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
-                      kind: str) -> PreparedRun:
-    """Write the whole run folder and publish it under runs_dir/<key>."""
+                      kind: str, network: bool = True) -> PreparedRun:
+    """Write the whole run folder and publish it under runs_dir/<key>.
+    `network`: whether the run's container has a network (its level's policy)."""
     runfolder.check_files_order(request.ordered_filename_list, files)
     check_host_binds(request, config.cluster.allowed_binds)
     key = runfolder.new_key()
@@ -108,8 +110,8 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
     record = RunRecord(key=key, name=software.name, owner=owner, number=number, kind=kind,
                        service=config.cluster.service_name, request=request,
                        created=time.time())
-    resources = workflow.resources_for(
-        request, workflow.profile_defaults(config.cluster.profile_dir))
+    resources = replace(workflow.resources_for(
+        request, workflow.profile_defaults(config.cluster.profile_dir)), network=network)
     try:
         # The folder is built in <runs_dir>/.staging/<id>/<key>, beside the uploads,
         # and renamed into <runs_dir>/<key>: one file system, one atomic rename.

@@ -55,13 +55,14 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
     software = get_software(store, request.match_info["name"])
     run_request = parse_run_request(params, cluster=cluster,
                                     allowed_binds=config.cluster.allowed_binds)
-    check_run_policy(config.policy, access_level(store, user, software), run_request,
-                     cluster=cluster)
+    level = access_level(store, user, software)
+    check_run_policy(config.policy, level, run_request, cluster=cluster)
     if store.count_live_runs(user) >= config.limits.max_live_runs_per_user:
         raise TooManyRuns(f"{user} has {config.limits.max_live_runs_per_user} runs "
                           "going on already; wait for one to end")
     if cluster and run_request.module_list:
         # After the policy check: only callers allowed modules make us ask the tool.
         await request.app[MODULES_KEY].check(run_request.module_list)
+    assert level is not None  # check_run_policy refused no access
     return await prepare_run(config, store, software, user, run_request, params.files,
-                             staging, kind)
+                             staging, kind, network=config.policy.for_level(level).network)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import LiveService, wait_final
+from tests.live import WS, WS_USER, LiveService, local_run, run, wait_final
 
 pytestmark = pytest.mark.cluster
 MUSE = "/api/software/muse/run/sw_example/"
@@ -58,3 +58,51 @@ def test_jobs_get_a_clean_environment(service_factory: Callable[..., LiveService
     assert state["info"]["report"]["cr"] == "OK", state
     assert requests.get(r.json()["url"].replace("/state/", "/run/"),
                         timeout=30).json()["info"]["stdout"] == "9.0"
+
+
+def mount_points(stdout: str) -> set[str]:
+    return {line.split()[4] for line in stdout.splitlines() if len(line.split()) > 4}
+
+
+def test_site_bind_paths_do_not_reach_the_container(service: LiveService) -> None:
+    # This machine's apptainer.conf has `bind path = /etc/localtime` and `/etc/hosts`
+    # (a real site's often /home, /scratch): the container gets none of them.
+    conf = Path("/etc/apptainer/apptainer.conf").read_text()
+    site = [line.split("=", 1)[1].strip() for line in conf.splitlines()
+            if line.strip().startswith("bind path")]
+    assert site, "the test needs a bind path entry in apptainer.conf"
+    r = local_run(service, cmd="cat /proc/self/mountinfo")
+    assert r.status_code == 200, r.text
+    mounts = mount_points(r.json()["info"]["stdout"])
+    assert not mounts & {p.split(":")[-1] for p in site}, mounts
+    assert {"/proc", "/dev", "/tmp"} <= mounts  # what programs need is still there
+
+
+def test_the_policy_chooses_the_network_per_level(service: LiveService) -> None:
+    cmd = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"
+    visitor = local_run(service, user="vic", cmd=cmd)
+    assert visitor.status_code == 200, visitor.text
+    assert visitor.json()["info"]["stdout"].split() == ["lo"]
+    user = local_run(service, user="alice", cmd=cmd)
+    assert user.status_code == 200, user.text
+    assert len(user.json()["info"]["stdout"].split()) > 1
+    # The cluster run of a visitor has no network either (same profile, in the job).
+    r = requests.post(f"{service.url}{MUSE}", headers=service.auth("vic"), timeout=60,
+                      json={"cmd": cmd})
+    assert r.status_code == 200, r.text
+    assert wait_final(r.json()["url"])["info"]["report"]["cr"] == "OK"
+    results = requests.get(r.json()["url"].replace("/state/", "/run/"), timeout=30).json()
+    assert results["info"]["stdout"].split() == ["lo"]
+
+
+@pytest.mark.parametrize("folder", ["state", "runs", "runs/some-run", ""])
+def test_allowed_binds_overlapping_the_service_folders_stop_the_start(
+        service: LiveService, folder: str) -> None:
+    config = service.home / f"overlap-{folder.replace('/', '-') or 'home'}.toml"
+    root = (service.home / folder).as_posix().rstrip("/")
+    config.write_text(f'state_dir = "state"\nruns_dir = "runs"\n[server]\nport = 1\n'
+                      f'[cluster]\nallowed_binds = ["{root}"]\n')
+    result = run(["runuser", "-u", WS_USER, "--", WS, "--config", str(config), "serve"],
+                 timeout=60)
+    assert result.returncode == 2, result
+    assert "cluster.allowed_binds" in result.stderr and "overlaps" in result.stderr
