@@ -123,17 +123,27 @@ class LevelPolicy:
     # false: the run's container gets a network namespace with only loopback
     # (apptainer --net --network none; the site's apptainer.conf must allow it).
     network: bool = True
+    # Local runs (service/local/limits.py): each process's memory (RLIMIT_DATA,
+    # at least 512), the account's processes (RLIMIT_NPROC: counts all of the
+    # service account's, so it stops fork bombs, not more) and each process's
+    # CPU seconds (RLIMIT_CPU). 0: unbounded.
+    local_max_mem_mb: int = 2048
+    local_max_processes: int = 4096
+    local_max_cpu_s: int = 300
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     visitor: LevelPolicy = LevelPolicy(cmd_option=False, sbatch_list=False, module_list=False,
                                        max_time_min=10, max_mem_mb=1024, max_cpus=1,
-                                       network=False)
+                                       network=False, local_max_mem_mb=1024,
+                                       local_max_cpu_s=60)
     user: LevelPolicy = LevelPolicy()
-    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8)
+    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8,
+                                         local_max_mem_mb=8192)
     admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0,
-                                     partitions=("*",), qos=("*",))
+                                     partitions=("*",), qos=("*",), local_max_mem_mb=0,
+                                     local_max_processes=0, local_max_cpu_s=0)
 
     def for_level(self, level: int) -> LevelPolicy:
         policy: LevelPolicy = (self.visitor, self.user, self.superuser, self.admin)[level - 1]

@@ -65,4 +65,4 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
         await request.app[MODULES_KEY].check(run_request.module_list)
     assert level is not None  # check_run_policy refused no access
     return await prepare_run(config, store, software, user, run_request, params.files,
-                             staging, kind, network=config.policy.for_level(level).network)
+                             staging, kind, policy=config.policy.for_level(level))

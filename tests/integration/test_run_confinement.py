@@ -106,3 +106,39 @@ def test_allowed_binds_overlapping_the_service_folders_stop_the_start(
                  timeout=60)
     assert result.returncode == 2, result
     assert "cluster.allowed_binds" in result.stderr and "overlaps" in result.stderr
+
+
+def proc_limits(text: str) -> dict[str, str]:
+    """/proc/self/limits: name -> soft limit."""
+    found = {}
+    for line in text.splitlines()[1:]:
+        name, rest = line[:26].strip(), line[26:].split()
+        found[name] = rest[0] if rest else ""
+    return found
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_local_runs_are_bounded_per_level(service_factory: Callable[..., LiveService],
+                                          warm: bool) -> None:
+    live = service_factory(local={"warm_snakemake": warm, "time_limit_s": 120.0},
+                           **{"policy.user": {"local_max_mem_mb": 600,
+                                              "local_max_processes": 3000,
+                                              "local_max_cpu_s": 12}})
+    r = local_run(live, cmd="cat /proc/self/limits")
+    assert r.status_code == 200, r.text
+    limits = proc_limits(r.json()["info"]["stdout"])
+    assert limits["Max data size"] == str(600 * 1024 * 1024)
+    assert limits["Max processes"] == "3000"
+    assert limits["Max cpu time"] == "12"
+    # An allocation over the bound fails in the command (the service is untouched).
+    r = local_run(live, cmd="python -c 'x = bytearray(900 * 1024 * 1024); print(1)'")
+    assert r.status_code == 422, r.text
+    assert "MemoryError" in r.json()["report"]["stderr"]
+    # A CPU burner is stopped at its CPU time, long before the 120 s wall limit.
+    start = time.monotonic()
+    r = local_run(live, cmd="python -c 'while True: pass'")
+    assert r.status_code == 422, r.text
+    assert time.monotonic() - start < 60
+    # The admin level is unbounded.
+    r = local_run(live, user="adam", cmd="cat /proc/self/limits")
+    assert proc_limits(r.json()["info"]["stdout"])["Max cpu time"] == "unlimited"

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from service.core.errors import Busy, RunFailed
+from service.local.limits import limits_for
 from service.runs.lifecycle import discard, load_state, save_state
 from service.runs.results import (
     download_message,
@@ -31,7 +32,8 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     prepared = await start_run(request, "local")
     folder, record = prepared.folder, prepared.record
     try:
-        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder))
+        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder),
+                                                         limits_for(prepared.policy))
     except Busy:
         discard(request.app[STORE_KEY], folder)  # refused: it leaves nothing behind
         raise
