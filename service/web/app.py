@@ -14,7 +14,7 @@ from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.submit import SbatchSubmitter, Submitter
 from service.core.config import Config
-from service.core.store import Store
+from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
 from service.runs.lifecycle import end_interrupted_local_runs
 from service.runs.retention import run_retention
@@ -40,7 +40,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG_KEY]
     for folder in (config.runs_dir, config.downloads_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    store = Store(config.database)
+    store = Store(config.database, SERVICE_BUSY_TIMEOUT_MS)
     app[STORE_KEY] = store
     yield
     store.close()

@@ -37,7 +37,7 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     except Busy:
         discard(request.app[STORE_KEY], folder)  # refused: it leaves nothing behind
         raise
-    save_state(folder, state)
+    await asyncio.to_thread(save_state, folder, state)  # an fsync: not on the loop
     request.app[STORE_KEY].set_run_cr(record.key, state.cr)
     report = local_report(record, state, folder)
     req = record.request
