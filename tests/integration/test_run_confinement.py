@@ -4,7 +4,6 @@ container, the resources of a local run."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,23 +18,23 @@ MUSE = "/api/software/muse/run/sw_example/"
 CANARY = "WS_TEST_CANARY_SECRET"
 
 
-def job_environment(job_id: int, timeout: float = 60.0) -> dict[str, str]:
-    """The environment of the job's batch script (job.sh), read from /proc."""
+def job_environment(job_id: int, timeout: float = 120.0) -> dict[str, str]:
+    """The environment of the job's batch script, found in /proc by its job id
+    (whichever of the cluster's slurmd runs it: they share this /proc)."""
+    mark = f"SLURM_JOB_ID={job_id}".encode()
     deadline = time.time() + timeout
     while time.time() < deadline:
-        pids = subprocess.run(["scontrol", "listpids", str(job_id)], capture_output=True,
-                              text=True, check=False).stdout.split("\n")[1:]
-        for line in pids:
-            fields = line.split()
-            if not fields or not fields[0].isdigit():
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
                 continue
             try:
-                cmdline = Path(f"/proc/{fields[0]}/cmdline").read_bytes()
-                raw = Path(f"/proc/{fields[0]}/environ").read_bytes()
+                cmdline = (proc / "cmdline").read_bytes()
+                raw = (proc / "environ").read_bytes()
             except OSError:
                 continue
-            if b"job.sh" in cmdline or b"slurm_script" in cmdline:
-                pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+            items = raw.split(b"\0")
+            if mark in items and (b"job.sh" in cmdline or b"slurm_script" in cmdline):
+                pairs = (item.partition(b"=") for item in items if item)
                 return {k.decode(): v.decode(errors="replace") for k, _, v in pairs}
         time.sleep(0.3)
     raise AssertionError(f"no batch script process found for job {job_id}")
@@ -46,7 +45,7 @@ def test_jobs_get_a_clean_environment(service_factory: Callable[..., LiveService
     monkeypatch.setenv(CANARY, "the-service-environment")
     live = service_factory()
     r = requests.post(f"{live.url}{MUSE}", headers=live.auth(), timeout=60,
-                      json={"cmd": "sleep 8; python /add.py 4 5"})
+                      json={"cmd": "sleep 20; python /add.py 4 5"})
     assert r.status_code == 200, r.text
     job_id = requests.get(r.json()["url"], timeout=30).json()["info"]["report"][
         "process"]["job_id"]
