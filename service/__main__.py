@@ -15,7 +15,7 @@ from service.cli import admin as admin_cli
 from service.cli import client as client_cli
 from service.core.config import ConfigError, load_config, with_overrides
 from service.core.instance_lock import AlreadyRunning, hold_instance_lock
-from service.web.accesslog import RedactingAccessLogger
+from service.web.accesslog import RedactingAccessLogger, RedactingFilter
 from service.web.app import create_app
 
 
@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         config = with_overrides(config, **overrides)
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in logging.getLogger().handlers:  # every logger ends in these
+            handler.addFilter(RedactingFilter())
         try:
             with hold_instance_lock(config.state_dir):
                 web.run_app(create_app(config), host=config.server.host,

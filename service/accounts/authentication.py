@@ -10,14 +10,14 @@ from service.accounts import users
 from service.accounts.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from service.accounts.tokens import OBTAIN_HINT, Token, decode_token
 from service.core.errors import AuthenticationFailed, NotFound
-from service.core.names import NAME_RE
+from service.core.names import is_name
 from service.core.store import Store
 
 
 async def login(store: Store, username: str, password: str) -> str:
     """The username if the password is right; the same error (and about the same
     time) for an unknown user and a wrong password."""
-    stored = users.password_hash(store, username) if NAME_RE.match(username) else None
+    stored = users.password_hash(store, username) if is_name(username) else None
     loop = asyncio.get_running_loop()
     ok = await loop.run_in_executor(None, verify_password, stored or DUMMY_HASH, password)
     if stored is None or not ok:

@@ -7,6 +7,7 @@ file's folder.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -37,6 +38,12 @@ class AuthConfig:
     # The GETs on a run's state/results/content take the key alone, as in the
     # user's document; True also asks for the owner's token (others get 404).
     require_owner_token: bool = False
+    # Login attempts (each an Argon2 hash of 64 MiB): per user name and per client
+    # address, up to login_burst at once, then login_per_minute (429 beyond);
+    # at most login_concurrent_hashes hashes at a time for all callers.
+    login_burst: int = 20
+    login_per_minute: float = 20.0
+    login_concurrent_hashes: int = 2
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,11 @@ class LimitsConfig:
     max_zip_entries: int = 10_000
     max_files: int = 100
     max_live_runs_per_user: int = 50
+    # Files a multipart request may stream in before its token has been seen
+    # (a token in the header, the URL or a jwt field before the files lifts
+    # it), and how many such requests may be doing so at once (503 beyond).
+    max_unauthenticated_upload_bytes: int = 8 * 1024 * 1024
+    max_unauthenticated_uploads: int = 4
     # Final runs and downloads older than this are deleted by the service
     # (service/retention.py); fractions of a day are allowed.
     retention_days: float = 30.0
@@ -104,15 +116,34 @@ class LevelPolicy:
     max_time_min: int = 60
     max_mem_mb: int = 4096
     max_cpus: int = 2
+    # Slurm partitions and QOS this level may name in sbatch_list ("*": any).
+    # Empty: none may be named; the job gets the cluster's defaults.
+    partitions: tuple[str, ...] = ()
+    qos: tuple[str, ...] = ()
+    # false: the run's container gets a network namespace with only loopback
+    # (apptainer --net --network none; the site's apptainer.conf must allow it).
+    network: bool = True
+    # Local runs (service/local/limits.py): each process's memory (RLIMIT_DATA,
+    # at least 512), the account's processes (RLIMIT_NPROC: counts all of the
+    # service account's, so it stops fork bombs, not more) and each process's
+    # CPU seconds (RLIMIT_CPU). 0: unbounded.
+    local_max_mem_mb: int = 2048
+    local_max_processes: int = 4096
+    local_max_cpu_s: int = 300
 
 
 @dataclass(frozen=True)
 class PolicyConfig:
     visitor: LevelPolicy = LevelPolicy(cmd_option=False, sbatch_list=False, module_list=False,
-                                       max_time_min=10, max_mem_mb=1024, max_cpus=1)
+                                       max_time_min=10, max_mem_mb=1024, max_cpus=1,
+                                       network=False, local_max_mem_mb=1024,
+                                       local_max_cpu_s=60)
     user: LevelPolicy = LevelPolicy()
-    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8)
-    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0)
+    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8,
+                                         local_max_mem_mb=8192)
+    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0,
+                                     partitions=("*",), qos=("*",), local_max_mem_mb=0,
+                                     local_max_processes=0, local_max_cpu_s=0)
 
     def for_level(self, level: int) -> LevelPolicy:
         policy: LevelPolicy = (self.visitor, self.user, self.superuser, self.admin)[level - 1]
@@ -133,6 +164,11 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
+    def __post_init__(self) -> None:
+        check_binds_apart(self.cluster.allowed_binds,
+                          {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
+                           "downloads": self.downloads_dir})
+
     @property
     def database(self) -> Path:
         return self.state_dir / "ws.sqlite3"
@@ -144,6 +180,18 @@ class Config:
 
 class ConfigError(Exception):
     """The configuration file is unreadable or holds an unknown key or a bad value."""
+
+
+def check_binds_apart(allowed_binds: tuple[str, ...], folders: Mapping[str, Path]) -> None:
+    """A host path runs may bind must neither hold nor lie in the service's own
+    folders (its database and secret, other users' runs, downloads)."""
+    for root in allowed_binds:
+        real_root = Path(os.path.realpath(root))
+        for name, folder in folders.items():
+            real = Path(os.path.realpath(folder))
+            if real_root == real or real_root in real.parents or real in real_root.parents:
+                raise ConfigError(f"cluster.allowed_binds: {root!r} overlaps {name} "
+                                  f"({folder}): runs could read the service's own files")
 
 
 def _build(defaults: Any, values: Mapping[str, Any], base: Path, where: str) -> Any:

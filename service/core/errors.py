@@ -53,6 +53,14 @@ class TooManyRuns(WsError):
     """The user has too many live runs."""
 
 
+class TooManyAttempts(WsError):
+    """Too many login attempts for a user name or from an address (429)."""
+
+    def __init__(self, message: str, more: list[str], retry_after_s: int) -> None:
+        super().__init__(message, more)
+        self.retry_after_s = retry_after_s
+
+
 class Busy(WsError):
     """Local runs are all busy and the waiting queue is full."""
 

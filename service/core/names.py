@@ -9,12 +9,17 @@ import re
 
 from service.core.errors import InvalidParameter
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Always used with fullmatch: `$` also matches before a trailing newline.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", re.ASCII)
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and NAME_RE.fullmatch(value) is not None
 
 
 def check_name(kind: str, value: object) -> str:
     """`value` as a valid name of a `kind` (user, software, container)."""
-    if not isinstance(value, str) or not NAME_RE.match(value):
+    if not isinstance(value, str) or not is_name(value):
         raise InvalidParameter(
             f"bad {kind} name {value!r}",
             ["1 to 64 characters among letters, digits, '_', '.', '-'; "

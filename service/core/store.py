@@ -79,10 +79,19 @@ class RunIndexEntry:
     cr: str
 
 
+# How long a statement waits for another connection's write lock. The service
+# runs its queries inline on the event loop (they are small and local), where
+# every millisecond of waiting is every client's: it waits little and answers
+# 503 (errors.Busy, in web/middleware.py) rather than stall all for seconds.
+# `ws admin` (its own process) may wait longer.
+SERVICE_BUSY_TIMEOUT_MS = 200
+CLI_BUSY_TIMEOUT_MS = 5000
+
+
 class Store:
     """One SQLite connection. Queries are small and local, so they run inline."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = CLI_BUSY_TIMEOUT_MS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -92,7 +101,7 @@ class Store:
         # With WAL, NORMAL cannot corrupt the database; it only spares an fsync
         # per commit, which every run request makes.
         self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self._migrate()
 
     def _migrate(self) -> None:

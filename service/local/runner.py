@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 
 from service.core.config import LocalRunConfig
 from service.core.errors import Busy
+from service.local.limits import UNBOUNDED, LocalLimits, prlimit_argv, rlimits
 from service.local.warm_client import WarmSnakemake, WarmSnakemakeGone
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
@@ -47,7 +48,8 @@ class LocalRunner:
         if self.warm is not None:
             await self.warm.stop()
 
-    async def run(self, folder: RunFolder, state: RunState) -> RunState:
+    async def run(self, folder: RunFolder, state: RunState,
+                  limits: LocalLimits = UNBOUNDED) -> RunState:
         if self._slots.locked() and self._waiting >= self.config.max_waiting:
             raise Busy("every local run slot is busy and the waiting line is full",
                        ["retry later, or run on the cluster (POST "
@@ -58,23 +60,27 @@ class LocalRunner:
         finally:
             self._waiting -= 1
         try:
-            return await self._execute(folder, state)
+            return await self._execute(folder, state, limits)
         finally:
             self._slots.release()
 
-    async def _launch(self, folder: RunFolder) -> tuple[int, Awaitable[int]]:
+    async def _launch(self, folder: RunFolder,
+                      limits: LocalLimits) -> tuple[int, Awaitable[int]]:
         if self.warm is not None and self.warm.alive:
             with contextlib.suppress(WarmSnakemakeGone):
-                return await self.warm.fork(folder.path)
-        # Own session, so a time-out kills Snakemake and the container with it.
+                return await self.warm.fork(folder.path, rlimits(limits))
+        # Own session, so a time-out kills Snakemake and the container with it;
+        # prlimit sets the bounds and execs bash (no preexec_fn: we have threads).
         proc = await asyncio.create_subprocess_exec(
-            "bash", str(folder.job_script), cwd=folder.path, start_new_session=True,
+            "prlimit", *prlimit_argv(limits), "--", "bash", str(folder.job_script),
+            cwd=folder.path, start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
         return proc.pid, proc.wait()
 
-    async def _execute(self, folder: RunFolder, state: RunState) -> RunState:
-        pid, exited = await self._launch(folder)
+    async def _execute(self, folder: RunFolder, state: RunState,
+                       limits: LocalLimits) -> RunState:
+        pid, exited = await self._launch(folder, limits)
         waiting = asyncio.ensure_future(exited)
         try:
             code = await asyncio.wait_for(asyncio.shield(waiting), self.config.time_limit_s)

@@ -55,15 +55,17 @@ class WarmSnakemake:
             if not future.done():
                 future.set_exception(WarmSnakemakeGone("warm Snakemake ended"))
 
-    async def fork(self, folder: Path) -> tuple[int, asyncio.Future[int]]:
-        """Start a run's workflow; returns the child's pid and a future of its exit."""
+    async def fork(self, folder: Path, rlimits: list[tuple[int, int, int]] | None = None
+                   ) -> tuple[int, asyncio.Future[int]]:
+        """Start a run's workflow under `rlimits` ((resource, soft, hard), set in the
+        child); returns the child's pid and a future of its exit."""
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise WarmSnakemakeGone("warm Snakemake is not running")
         self._next_id += 1
         forked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forked[self._next_id] = forked
-        self._proc.stdin.write(json.dumps({"id": self._next_id,
-                                           "folder": str(folder)}).encode() + b"\n")
+        self._proc.stdin.write(json.dumps({"id": self._next_id, "folder": str(folder),
+                                           "rlimits": rlimits or []}).encode() + b"\n")
         await self._proc.stdin.drain()
         pid = await forked
         ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()

@@ -5,7 +5,8 @@ CLUSTER-NOTES) is paid once here; each run is a forked child that runs the
 run folder's workflow as `snakemake --snakefile Snakefile` would, and records
 its exit status like job.sh does.
 
-Protocol (JSON lines): the service writes {"id": N, "folder": PATH} on stdin;
+Protocol (JSON lines): the service writes {"id": N, "folder": PATH, "rlimits":
+[[RESOURCE, SOFT, HARD], ...]} on stdin (the child sets those bounds first);
 this process answers {"id": N, "pid": PID} once the child is forked and
 {"pid": PID, "exit": CODE} when it has ended. It stays single-threaded, so
 forking is safe."""
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -97,10 +99,12 @@ def _record(name: str, value: int) -> None:
     os.replace(tmp, f"status/{name}")
 
 
-def run_child(folder: str) -> NoReturn:
+def run_child(folder: str, rlimits: list[list[int]]) -> NoReturn:
     rc = 1
     try:
         os.setsid()  # its own group: a time-out kills it and the container at once
+        for which, soft, hard in rlimits:  # inherited by the container and the command
+            resource.setrlimit(which, (soft, hard))
         os.chdir(folder)
         # Snakemake's temporary folder (its source cache among others) goes in the
         # run folder: a child ends with os._exit, which cleans no temporary folder.
@@ -174,7 +178,7 @@ def serve() -> None:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
-                    run_child(request["folder"])
+                    run_child(request["folder"], request.get("rlimits", []))
                 _say({"id": request["id"], "pid": pid})
 
 

@@ -10,14 +10,14 @@ import contextlib
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from service.catalogue.softwares import Software
 from service.core import atomic
-from service.core.config import Config
+from service.core.config import Config, LevelPolicy
 from service.core.errors import InvalidParameter, NotFound
 from service.core.params import UploadedFile
 from service.core.store import Store
@@ -35,6 +35,7 @@ class PreparedRun:
     folder: RunFolder
     record: RunRecord
     resources: workflow.Resources
+    policy: LevelPolicy = field(default_factory=LevelPolicy)  # bounds of a local run
 
 
 def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
@@ -54,7 +55,8 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                       + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
-                      workflow.workflow_profile(record.request, resources.cpus),
+                      workflow.workflow_profile(record.request, resources.cpus,
+                                                resources.network),
                       durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
@@ -99,8 +101,10 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
 
 async def prepare_run(config: Config, store: Store, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
-                      kind: str) -> PreparedRun:
-    """Write the whole run folder and publish it under runs_dir/<key>."""
+                      kind: str, policy: LevelPolicy | None = None) -> PreparedRun:
+    """Write the whole run folder and publish it under runs_dir/<key>. `policy`:
+    the caller's level's (whether the container has a network, local bounds)."""
+    policy = policy or LevelPolicy()
     runfolder.check_files_order(request.ordered_filename_list, files)
     check_host_binds(request, config.cluster.allowed_binds)
     key = runfolder.new_key()
@@ -108,8 +112,9 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
     record = RunRecord(key=key, name=software.name, owner=owner, number=number, kind=kind,
                        service=config.cluster.service_name, request=request,
                        created=time.time())
-    resources = workflow.resources_for(
-        request, workflow.profile_defaults(config.cluster.profile_dir))
+    resources = replace(workflow.resources_for(
+        request, workflow.profile_defaults(config.cluster.profile_dir)),
+        network=policy.network)
     try:
         # The folder is built in <runs_dir>/.staging/<id>/<key>, beside the uploads,
         # and renamed into <runs_dir>/<key>: one file system, one atomic rename.
@@ -119,7 +124,7 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
     except BaseException:
         store.remove_run(key)
         raise
-    return PreparedRun(folder, record, resources)
+    return PreparedRun(folder, record, resources, policy)
 
 
 def load_record(folder: RunFolder) -> RunRecord:

@@ -10,11 +10,12 @@ domain error, which pydantic lets through unchanged) and the same words."""
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
-from service.core.errors import InvalidParameter
+from service.core.errors import InvalidParameter, TooLarge
 from service.core.params import FORMATS, Params, UploadedFile, json_value, scalar_text
 from service.runs.request import RunRequest
 from service.runs.sbatch_options import parse_sbatch_list
@@ -26,6 +27,12 @@ NO = ("no", "false", "0", "")
 MODULE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}(/[A-Za-z0-9][A-Za-z0-9._+-]{0,99})?",
                        re.ASCII)
 CLUSTER_ONLY = ("sbatch_list", "module_list")
+# Snakemake hands a rule's shell command to bash as one argument only up to
+# 64 KiB (snakemake.shell.MAX_ARG_LEN), counted after it has quoted it; a longer
+# one goes to a script under .snakemake/, which the container does not see. The
+# command is quoted twice (the rule's `:q`, then Snakemake's own '\'' for the
+# whole line), and the rule's own text needs room too.
+MAX_CMD_QUOTED = 64 * 1024 - 1 - 2048
 
 
 def _text(value: Any, info: ValidationInfo) -> str:
@@ -70,7 +77,17 @@ def _cmd(value: Any, info: ValidationInfo) -> str:
     cmd = _text(value, info)
     if "\x00" in cmd:
         raise InvalidParameter("cmd may not contain NUL characters")
+    if quoted_length(cmd) > MAX_CMD_QUOTED:
+        raise TooLarge("cmd is too long", [
+            f"the limit is {MAX_CMD_QUOTED} bytes once quoted for the shell (each "
+            f"' counts as 17; this one is {quoted_length(cmd)})",
+            "send a longer command as an uploaded script: file=run.sh, cmd=run.sh"])
     return cmd
+
+
+def quoted_length(cmd: str) -> int:
+    """The command's length in bytes as Snakemake's shell() measures it."""
+    return len(shlex.quote("./" + cmd).replace("'", "'\\''").encode())
 
 
 def _cmd_option(value: Any, info: ValidationInfo) -> str:

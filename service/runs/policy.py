@@ -43,3 +43,11 @@ def check_run_policy(policy: PolicyConfig, level: int | None, run: RunRequest,
     if cpus is not None and _over(int(cpus), rules.max_cpus):
         raise AccessDenied(f"cpus-per-task {cpus} is over the {rules.max_cpus} allowed to "
                            f"access level {name}", hint)
+    for option, allowed in (("partition", rules.partitions), ("qos", rules.qos)):
+        value = run.sbatch_value(option)
+        if value is not None and "*" not in allowed and value not in allowed:
+            raise AccessDenied(
+                f"{option} {value!r} is not allowed to access level {name}",
+                [f"allowed: {', '.join(allowed)}" if allowed else
+                 f"access level {name} may not choose a {option}: the cluster's "
+                 "default is used", *hint])

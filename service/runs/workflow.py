@@ -16,8 +16,14 @@ import yaml
 from service.runs.request import RunRequest
 from service.runs.sbatch_options import mem_mb, time_minutes
 
-# Isolation: no default mounts, a clean environment, own PID and IPC namespaces.
-ISOLATION = ("--containall",)
+# Isolation: no default mounts, a clean environment, own PID and IPC namespaces;
+# none of the site's `bind path` entries of apptainer.conf (often /home,
+# /scratch: the service account's files), nor `mount hostfs` or the current
+# folder, should a site turn them on. proc, sys, dev and the private /tmp stay:
+# ordinary programs need them.
+ISOLATION = ("--containall", "--no-mount", "bind-paths,hostfs,cwd")
+# A network namespace with only a loopback interface (policy `network = false`).
+NO_NETWORK = ("--net", "--network", "none")
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Resources:
     runtime_min: int
     mem_mb: int
     cpus: int
+    network: bool = True  # false: the container gets no network (NO_NETWORK)
 
 
 @dataclass(frozen=True)
@@ -88,24 +95,25 @@ def workflow_config(request: RunRequest, image: str, resources: Resources) -> di
 WORK = '"$(pwd)"/work'
 
 
-def apptainer_args(request: RunRequest) -> str:
+def apptainer_args(request: RunRequest, network: bool = True) -> str:
     """The Apptainer options of a run, as shell text (Snakemake puts them in the
     command line it runs). Snakemake passes `--home <run folder>` first; this
     later --home wins, so work/ is the one host folder the container sees."""
     q = shlex.quote
-    words = [*ISOLATION, "--home", WORK, *(q(o) for o in request.singularity_options)]
+    words = [*ISOLATION, *(() if network else NO_NETWORK), "--home", WORK,
+             *(q(o) for o in request.singularity_options)]
     for b in request.binds:
         spec = q(f"{b.source}:{b.target}" + (":ro" if b.read_only else ""))
         words += ["--bind", spec if b.source.startswith("/") else f"{WORK}/{spec}"]
     return " ".join(words)
 
 
-def workflow_profile(request: RunRequest, cores: int) -> str:
+def workflow_profile(request: RunRequest, cores: int, network: bool = True) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
     Snakefile, so the job and a power user's rerun both use these settings."""
     data = {
         "software-deployment-method": "apptainer",
-        "apptainer-args": apptainer_args(request),
+        "apptainer-args": apptainer_args(request, network),
         "cores": cores,
         "keep-incomplete": True,
         # One job: the ILP scheduler would only start its solver (a subprocess)

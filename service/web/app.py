@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service.accounts.secrets import jwt_secret
+from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.submit import SbatchSubmitter, Submitter
 from service.core.config import Config
-from service.core.store import Store
+from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
 from service.runs.lifecycle import end_interrupted_local_runs
 from service.runs.retention import run_retention
@@ -32,12 +33,15 @@ from service.web.keys import (
     CONFIG_KEY,
     JWT_SECRET_KEY,
     LOCAL_RUNNER_KEY,
+    LOGIN_THROTTLE_KEY,
     MODULES_KEY,
     POLLER_KEY,
     STORE_KEY,
     SUBMITTER_KEY,
+    UPLOAD_GATE_KEY,
 )
 from service.web.middleware import error_middleware
+from service.web.params import UploadGate
 
 HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run, runs, pages)
 
@@ -46,7 +50,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG_KEY]
     for folder in (config.runs_dir, config.downloads_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    store = Store(config.database)
+    store = Store(config.database, SERVICE_BUSY_TIMEOUT_MS)
     app[STORE_KEY] = store
     yield
     store.close()
@@ -91,6 +95,10 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app[JWT_SECRET_KEY] = jwt_secret(config)
     app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
     app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
+    app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
+    app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,
+                                            config.auth.login_per_minute,
+                                            config.auth.login_concurrent_hashes)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
     app.cleanup_ctx.append(_retention_ctx)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.submit import Submitter
 from service.core.config import Config
 from service.core.store import Store
 from service.local.runner import LocalRunner
+from service.web.params import UploadGate
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
@@ -18,3 +20,5 @@ POLLER_KEY = web.AppKey("poller", Poller)
 SUBMITTER_KEY = web.AppKey("submitter", Submitter)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)
+UPLOAD_GATE_KEY = web.AppKey("upload_gate", UploadGate)
+LOGIN_THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -23,6 +24,7 @@ STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
     (errors.TooLarge, 413, "too_large"),
     (errors.RunFailed, 422, "run_failed"),
     (errors.TooManyRuns, 429, "too_many_runs"),
+    (errors.TooManyAttempts, 429, "too_many_attempts"),
     (errors.ClusterUnavailable, 503, "cluster_unavailable"),
     (errors.Busy, 503, "busy"),
     (errors.StorageFull, 507, "storage_full"),
@@ -60,9 +62,18 @@ async def error_middleware(
         if isinstance(e, errors.RunFailed):
             body["report"] = e.report
         headers = {}
-        if isinstance(e, errors.Busy):
+        if isinstance(e, (errors.Busy, errors.TooManyAttempts)):
             headers["Retry-After"] = str(e.retry_after_s)
         return render(body, _format_of(request), status, headers)
+    except sqlite3.OperationalError as e:
+        if "locked" not in str(e) and "busy" not in str(e):
+            log.exception("database error on %s %s", request.method, request.rel_url.path)
+            return render(error_body("internal error; the administrator can find it in "
+                                     "the service log", [], "internal_error"),
+                          _format_of(request), 500)
+        # Another process (ws admin) holds the write lock: never wait on the loop.
+        return render(error_body("the service's database is busy", ["retry in a second"],
+                                 "busy"), _format_of(request), 503, {"Retry-After": "1"})
     except web.HTTPException as e:
         if e.status < 400:
             raise

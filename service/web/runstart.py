@@ -17,9 +17,9 @@ from service.runs.lifecycle import PreparedRun, prepare_run
 from service.runs.parameters import parse_run_request
 from service.runs.policy import check_run_policy
 from service.web.auth import authenticate
-from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY, UPLOAD_GATE_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
-from service.web.params import read_params
+from service.web.params import TokenCheck, read_params
 
 
 async def start_run(request: web.Request, kind: str) -> PreparedRun:
@@ -44,20 +44,25 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
     if "Authorization" in request.headers or "jwt" in request.query:
         # The token came before the body: refuse a bad one before taking in any upload.
         early_user = await authenticate(request, Params(values=dict(request.query)))
-    params = await read_params(request, config.limits, staging / "uploads")
+
+    async def check_token(value: str) -> None:
+        await authenticate(request, Params(values={"jwt": value}))
+    token = TokenCheck(check_token, request.app[UPLOAD_GATE_KEY], done=early_user is not None)
+    params = await read_params(request, config.limits, staging / "uploads", token)
     if isinstance(params.values.get("format"), str):
         request[FORMAT_REQUEST_KEY] = params.values["format"]
     user = early_user or await authenticate(request, params)
     software = get_software(store, request.match_info["name"])
     run_request = parse_run_request(params, cluster=cluster,
                                     allowed_binds=config.cluster.allowed_binds)
-    check_run_policy(config.policy, access_level(store, user, software), run_request,
-                     cluster=cluster)
+    level = access_level(store, user, software)
+    check_run_policy(config.policy, level, run_request, cluster=cluster)
     if store.count_live_runs(user) >= config.limits.max_live_runs_per_user:
         raise TooManyRuns(f"{user} has {config.limits.max_live_runs_per_user} runs "
                           "going on already; wait for one to end")
     if cluster and run_request.module_list:
         # After the policy check: only callers allowed modules make us ask the tool.
         await request.app[MODULES_KEY].check(run_request.module_list)
+    assert level is not None  # check_run_policy refused no access
     return await prepare_run(config, store, software, user, run_request, params.files,
-                             staging, kind)
+                             staging, kind, policy=config.policy.for_level(level))

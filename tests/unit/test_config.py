@@ -46,3 +46,19 @@ def test_mistakes_are_named(tmp_path: Path, text: str, says: str) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError, match=says):
         load_config(path, {})
+
+
+@pytest.mark.parametrize("bind", ["{home}/state", "{home}", "{home}/runs/x", "{home}/downloads"])
+def test_allowed_binds_may_not_overlap_the_service_folders(tmp_path: Path, bind: str) -> None:
+    config = tmp_path / "ws.toml"
+    config.write_text(f'state_dir = "state"\nruns_dir = "runs"\n[cluster]\n'
+                      f'allowed_binds = ["{bind.format(home=tmp_path)}"]\n')
+    with pytest.raises(ConfigError, match="overlaps"):
+        load_config(config, {})
+
+
+def test_allowed_binds_beside_the_service_folders(tmp_path: Path) -> None:
+    config = tmp_path / "ws.toml"
+    config.write_text(f'state_dir = "state"\nruns_dir = "runs"\n[cluster]\n'
+                      f'allowed_binds = ["{tmp_path}/reference", "{tmp_path}/run"]\n')
+    assert load_config(config, {}).cluster.allowed_binds[0].endswith("reference")

@@ -107,3 +107,17 @@ def test_bad_levels(level: object) -> None:
 
 def test_good_levels() -> None:
     assert [access.check_level(v) for v in (1, "2", " 3 ", 4)] == [1, 2, 3, 4]
+
+
+def test_partition_and_qos_are_allowed_per_level() -> None:
+    denied(USER, sbatch("--partition=debug"), "partition 'debug' is not allowed to "
+           "access level user")
+    denied(SUPERUSER, sbatch("--qos=normal"), "qos 'normal' is not allowed")
+    allowed(ADMIN, sbatch("--partition=anything", "--qos=high"))
+    policy = replace(POLICY, user=LevelPolicy(partitions=("debug",), qos=("normal",)))
+    allowed(USER, sbatch("--partition=debug", "--qos=normal"), policy)
+    denied(USER, sbatch("--partition=big"), "partition 'big'", policy)
+    denied(USER, sbatch("--qos=high"), "qos 'high'", policy)
+    with pytest.raises(AccessDenied) as e:
+        check_run_policy(policy, USER, sbatch("--partition=big"), True)
+    assert "allowed: debug" in e.value.more

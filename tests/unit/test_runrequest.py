@@ -118,3 +118,18 @@ def test_time_minutes(text: str, minutes: int) -> None:
 
 def test_mem_mb() -> None:
     assert (mem_mb("500"), mem_mb("2G"), mem_mb("1024K")) == (500, 2048, 1)
+
+
+def test_a_command_over_64_kib_is_refused_up_front() -> None:
+    from service.core.errors import TooLarge
+    from service.runs.parameters import MAX_CMD_QUOTED, quoted_length
+    parse(cmd="echo " + "x" * 60_000)  # long, but fits
+    with pytest.raises(TooLarge) as e:
+        parse(cmd="echo " + "x" * (72 * 1024))
+    assert str(MAX_CMD_QUOTED) in e.value.more[0]
+    # Quotes grow when quoted: 10 000 of them are over the limit.
+    assert quoted_length("'" * 10_000) > MAX_CMD_QUOTED
+    with pytest.raises(TooLarge):
+        parse(cmd="'" * 10_000)
+    with pytest.raises(TooLarge):  # counted in bytes: ARG_MAX is in bytes
+        parse(cmd="é" * 40_000)

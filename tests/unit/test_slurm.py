@@ -19,7 +19,22 @@ def test_sbatch_command_is_an_argv_with_every_option() -> None:
     assert slurm.sbatch_command(job) == [
         "sbatch", "--parsable", "--job-name=7-ws-sw_example", "--chdir=/r/k",
         "--output=/r/k/logs/slurm-%j.out", "--time=10", "--mem=1000M", "--cpus-per-task=1",
-        "--mail-user=a@b.org", "--mail-type=ALL", "/r/k/job.sh"]
+        "--export=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin,"
+        "LANG=C.UTF-8", "--mail-user=a@b.org", "--mail-type=ALL", "/r/k/job.sh"]
+
+
+def test_the_job_environment_is_named_in_full() -> None:
+    job = slurm.SbatchJob(script=Path("/j.sh"), job_name="j", chdir=Path("/"),
+                          output=Path("/o"), time_min=1, mem_mb=1, cpus=1, environment=())
+    assert "--export=NIL" in slurm.sbatch_command(job)
+    bad = slurm.SbatchJob(script=Path("/j.sh"), job_name="j", chdir=Path("/"),
+                          output=Path("/o"), time_min=1, mem_mb=1, cpus=1,
+                          environment=(("PATH", "/a,B=1"),))
+    try:
+        slurm.sbatch_command(bad)
+    except ValueError:
+        return
+    raise AssertionError("a comma in a value would smuggle in another variable")
 
 
 def test_parse_sbatch() -> None:

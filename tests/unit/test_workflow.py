@@ -63,11 +63,20 @@ def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
     # Snakemake runs these options in a shell started in the run folder.
     words = subprocess.run(["bash", "-c", f"printf '%s\\n' {profile['apptainer-args']}"],
                            cwd="/", capture_output=True, text=True, check=True).stdout
-    assert words.splitlines() == ["--containall", "--home", "//work", "--cleanenv", "--env",
+    assert words.splitlines() == ["--containall", "--no-mount", "bind-paths,hostfs,cwd",
+                                  "--home", "//work", "--cleanenv", "--env",
                                   "A=$(id)", "--bind", "//work/my data:/data:ro"]
     assert profile["software-deployment-method"] == "apptainer"
     # Snakemake binds its source cache into containers: never the shared one.
     assert "source-cache" not in profile["shared-fs-usage"]
+
+
+def test_no_network_when_the_policy_says_so() -> None:
+    req = request(cmd="x")
+    assert "--net --network none" not in workflow.apptainer_args(req)
+    profile = yaml.safe_load(workflow.workflow_profile(req, 1, network=False))
+    assert profile["apptainer-args"].startswith(
+        "--containall --no-mount bind-paths,hostfs,cwd --net --network none --home ")
 
 
 def test_allowed_host_binds_stay_absolute() -> None:

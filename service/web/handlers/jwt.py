@@ -9,7 +9,7 @@ from service.accounts.tokens import issue_token
 from service.core.errors import InvalidParameter
 from service.web.auth import verified_token
 from service.web.formats import render
-from service.web.keys import CONFIG_KEY, JWT_SECRET_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, JWT_SECRET_KEY, LOGIN_THROTTLE_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 
@@ -55,7 +55,10 @@ async def obtain(request: web.Request) -> web.Response:
     username, password = params.text("username"), params.text("password")
     if not username or not password:
         raise InvalidParameter("username and password are required")
-    await login(request.app[STORE_KEY], username, password)
+    throttle = request.app[LOGIN_THROTTLE_KEY]
+    throttle.attempt(username, request.remote or "unknown")
+    async with throttle.hashing:
+        await login(request.app[STORE_KEY], username, password)
     token = issue_token(request.app[JWT_SECRET_KEY], username,
                         request.app[CONFIG_KEY].auth.jwt_lifetime_s)
     # A token is a credential: no cache may keep the answer (as RFC 6749 asks).

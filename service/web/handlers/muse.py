@@ -25,7 +25,7 @@ from service.runs.results import (
 from service.runs.state import OK, WAIT, RunState
 from service.web.auth import authenticate
 from service.web.files import send_file
-from service.web.formats import render
+from service.web.formats import render, render_stdout
 from service.web.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
@@ -148,8 +148,8 @@ async def get_results(request: web.Request) -> web.StreamResponse:
         return render(download_message(config.server.public_url, key), fmt)
     if req.returned_type == "stdout":
         identity = config.cluster.identity
-        return render({"info": {"stdout": stdout_text(folder),
-                                "report": cluster_report(record, state, identity)}}, fmt)
+        return await render_stdout(await asyncio.to_thread(stdout_text, folder),
+                                   cluster_report(record, state, identity), fmt)
     result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
     return await send_file(request, result)
 

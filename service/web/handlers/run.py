@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from service.core.errors import Busy, RunFailed
+from service.local.limits import limits_for
 from service.runs.lifecycle import discard, load_state, save_state
 from service.runs.results import (
     download_message,
@@ -17,7 +18,7 @@ from service.runs.results import (
 )
 from service.runs.state import OK
 from service.web.files import send_file
-from service.web.formats import render
+from service.web.formats import render, render_stdout
 from service.web.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
 from service.web.routing import Routes
 from service.web.runstart import start_run
@@ -31,11 +32,12 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     prepared = await start_run(request, "local")
     folder, record = prepared.folder, prepared.record
     try:
-        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder))
+        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder),
+                                                         limits_for(prepared.policy))
     except Busy:
         discard(request.app[STORE_KEY], folder)  # refused: it leaves nothing behind
         raise
-    save_state(folder, state)
+    await asyncio.to_thread(save_state, folder, state)  # an fsync: not on the loop
     request.app[STORE_KEY].set_run_cr(record.key, state.cr)
     report = local_report(record, state, folder)
     req = record.request
@@ -49,6 +51,7 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
                                       config.downloads_dir)
         return render(download_message(config.server.public_url, key), req.format)
     if req.returned_type == "stdout":
-        return render({"info": {"stdout": stdout_text(folder), "report": report}}, req.format)
+        return await render_stdout(await asyncio.to_thread(stdout_text, folder), report,
+                                   req.format)
     result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
     return await send_file(request, result)

@@ -1,0 +1,69 @@
+"""What an authorised user may ask of a run, against the live service: the
+Slurm partition and QOS of a cluster run (per access level, in the policy),
+and how long a command may be."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from tests.live import LiveService, local_run, wait_final
+
+pytestmark = pytest.mark.cluster
+MUSE = "/api/software/muse/run/sw_example/"
+
+
+def runs(service: LiveService) -> set[str]:
+    return {p.name for p in service.runs_dir.iterdir()} - {".staging"}
+
+
+def error_of(r: requests.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    assert set(body) == {"error", "more", "type"} and isinstance(body["more"], list)
+    return body
+
+
+def test_partition_and_qos_are_refused_unless_the_level_allows_them(
+        service: LiveService) -> None:
+    before = runs(service)
+    for option in ("--partition=debug", "--qos=normal"):
+        r = requests.post(f"{service.url}{MUSE}", headers=service.auth("sue"), timeout=30,
+                          json={"cmd": "true", "sbatch_list": [option]})
+        body = error_of(r, 403)
+        assert "is not allowed to access level superuser" in body["error"]
+        assert any("cluster's default is used" in m for m in body["more"])
+    assert runs(service) == before
+    # The admin level allows any ("*"): the job runs in the partition asked for.
+    r = requests.post(f"{service.url}{MUSE}", headers=service.auth("adam"), timeout=30,
+                      json={"cmd": "true", "sbatch_list": ["--partition=debug",
+                                                           "--qos=normal"]})
+    assert r.status_code == 200, r.text
+    assert wait_final(r.json()["url"])["info"]["report"]["cr"] == "OK"
+
+
+def test_policy_lists_let_a_level_choose(service_factory: Any) -> None:
+    live = service_factory(**{"policy.user": {"partitions": ["debug"]}})
+    ok = requests.post(f"{live.url}{MUSE}", headers=live.auth("alice"), timeout=30,
+                       json={"cmd": "true", "sbatch_list": ["--partition=debug"]})
+    assert ok.status_code == 200, ok.text
+    r = requests.post(f"{live.url}{MUSE}", headers=live.auth("alice"), timeout=30,
+                      json={"cmd": "true", "sbatch_list": ["--partition=other"]})
+    assert error_of(r, 403)["more"][0] == "allowed: debug"
+    assert wait_final(ok.json()["url"])["info"]["report"]["cr"] == "OK"
+
+
+def test_a_command_over_64_kib_is_refused_with_the_limit(service: LiveService) -> None:
+    before = runs(service)
+    for cmd in ("echo " + "x" * (72 * 1024), "echo '" + "'" * 8000 + "'"):
+        for url in (f"{service.url}{MUSE}", f"{service.url}/api/software/run/sw_example/"):
+            body = error_of(requests.post(url, json={"cmd": cmd}, headers=service.auth(),
+                                          timeout=30), 413)
+            assert "cmd is too long" in body["error"] and "the limit is" in body["more"][0]
+    assert runs(service) == before
+    # Just under the limit, the command runs as written.
+    r = local_run(service, cmd="printf %s " + "x" * 60_000 + " | wc -c")
+    assert r.status_code == 200, r.text
+    assert r.json()["info"]["stdout"].strip() == "60000"
