@@ -21,7 +21,7 @@ from service.core.store import Store
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import load_state, save_state
-from service.runs.state import NOK, RunState, ended
+from service.runs.state import NOK, ExitRecords, RunState, ended
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
@@ -93,21 +93,30 @@ class Poller:
             return
         known = await self.source.states({s.job_id for s in live.values()
                                           if s.job_id is not None})
+        infos = {key: known.get(state.job_id) for key, state in live.items()
+                 if state.job_id is not None}
+        # The exit records of the runs whose end is in sight, read off the event
+        # loop (a run folder's files are read with care, but a disk can be slow).
+        wanted = [key for key, info in infos.items() if info is None or info.final]
+        records = await asyncio.to_thread(self._read_records, wanted)
         for key, state in live.items():
-            assert state.job_id is not None
-            self._update(key, state, known.get(state.job_id))
+            self._update(key, state, infos.get(key), records.get(key))
 
-    def _update(self, key: str, state: RunState, info: slurm.JobInfo | None) -> None:
-        folder = RunFolder(self.runs_dir / key)
+    def _read_records(self, keys: list[str]) -> dict[str, ExitRecords]:
+        return {key: read_exit_records(RunFolder(self.runs_dir / key)) for key in keys}
+
+    def _update(self, key: str, state: RunState, info: slurm.JobInfo | None,
+                records: ExitRecords | None) -> None:
+        if records is None:
+            records = ExitRecords(snakemake=None, command=None, modules_failed=False)
         if info is not None and info.final:
-            new = ended(state, info.state, read_exit_records(folder))
+            new = ended(state, info.state, records)
         elif info is not None:
             if info.state == state.latest_state:
                 return
             new = state.moved_to(latest_state=info.state)
         else:
-            # Slurm knows nothing (slurmdbd down, job long gone): the folder decides.
-            records = read_exit_records(folder)
+            # Slurm knows nothing (slurmdbd down, job long gone): status/ decides.
             if records.snakemake is not None:
                 guess = "COMPLETED" if records.snakemake == 0 else "FAILED"
                 new = ended(state, guess, records)

@@ -81,13 +81,16 @@ class LocalRunner:
         except TimeoutError:
             _kill_group(pid)
             await waiting
-            return ended(state, "TIMEOUT", read_exit_records(folder)).moved_to(
+            records = await asyncio.to_thread(read_exit_records, folder)
+            return ended(state, "TIMEOUT", records).moved_to(
                 cause=f"the run reached the time limit of local runs "
                       f"({self.config.time_limit_s:g} s)")
         except asyncio.CancelledError:
             _kill_group(pid)
             raise
-        return ended(state, "COMPLETED" if code == 0 else "FAILED", read_exit_records(folder))
+        # Off the event loop: status/ is read with care, but a disk can be slow.
+        records = await asyncio.to_thread(read_exit_records, folder)
+        return ended(state, "COMPLETED" if code == 0 else "FAILED", records)
 
 
 def _kill_group(pid: int) -> None:

@@ -23,13 +23,17 @@ import tempfile
 import traceback
 from typing import Any, NoReturn
 
+from service.runs.workflow import RUN_HERE
+
 # Run once by the warm process itself: it goes through everything a real run
 # does (parsing, schema validation, DAG, scheduling, local execution) but the
 # container, so the imports and caches it fills are there for every child.
+# The schema is a file, as in the real workflow: validate() with a dict schema
+# raises SourceFileError in Snakemake 9.27, which stopped the warm-up at parsing.
 WARM_UP_SNAKEFILE = """
 from snakemake.utils import validate
 config["n"] = 1
-validate(config, {"type": "object", "properties": {"n": {"type": "integer"}}})
+validate(config, "schema.yaml")
 rule all:
     default_target: True
     input: "out.txt"
@@ -39,6 +43,7 @@ rule step:
     params: cmd=lambda wildcards: "true"
     shell: "bash -c {params.cmd:q} > {output} 2> {log}"
 """
+WARM_UP_SCHEMA = "type: object\nproperties:\n  n:\n    type: integer\n"
 
 
 def warm_up() -> None:
@@ -71,23 +76,29 @@ def warm_up() -> None:
         singularity.check()
         singularity.checked = True
 
+    warmed = False
     saved = os.dup(1), os.dup(2)
     folder = tempfile.mkdtemp(prefix="ws-warm-up-")
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         with open(os.path.join(folder, "Snakefile"), "w") as f:
             f.write(WARM_UP_SNAKEFILE)
+        with open(os.path.join(folder, "schema.yaml"), "w") as f:
+            f.write(WARM_UP_SCHEMA)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         with contextlib.suppress(SystemExit):
             cli.main(["--snakefile", os.path.join(folder, "Snakefile"), "--directory", folder,
-                      "--cores", "1", "--quiet", "all"])
+                      "--cores", "1", "--quiet", *RUN_HERE, "all"])
+        warmed = os.path.exists(os.path.join(folder, "out.txt"))
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
         shutil.rmtree(folder, ignore_errors=True)
+    if not warmed:  # say so: a silent failure here is what hid the SourceFileError
+        print("warm-up workflow did not run to its end", file=sys.stderr)
 
 
 def _record(name: str, value: int) -> None:
@@ -115,7 +126,7 @@ def run_child(folder: str) -> NoReturn:
         sys.stderr = os.fdopen(2, "w", buffering=1)
         import snakemake.cli
         try:
-            snakemake.cli.main(["--snakefile", "Snakefile"])
+            snakemake.cli.main(["--snakefile", "Snakefile", *RUN_HERE])
             rc = 0
         except SystemExit as e:
             rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

@@ -48,12 +48,23 @@ class RunState:
 
 
 @dataclass(frozen=True)
+class JobExit:
+    """One job of the run's workflow: its Slurm id (or pid, run here) and the exit
+    status its job script recorded for the command."""
+
+    rule: str
+    slurm_id: int
+    exit: int | None
+
+
+@dataclass(frozen=True)
 class ExitRecords:
-    """What the job script and the rule left in the run folder."""
+    """What the run's scripts left in status/ (never anything from work/)."""
 
     snakemake: int | None
-    command: int | None
+    command: int | None  # the first failing job's, 0 when all exited 0
     modules_failed: bool
+    jobs: tuple[JobExit, ...] = ()
 
 
 def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
