@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from service.core.store import Store
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import load_state, save_state
-from service.runs.state import NOK, ExitRecords, RunState, ended
+from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState, ended, ended_jobs
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
+WATCH_S = 0.1  # how often the live runs' status/ folders are looked at (no Slurm query)
 
 
 class Poller:
@@ -37,6 +39,7 @@ class Poller:
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._seen: dict[str, int] = {}  # status/ mtime of each live run, last look
 
     # ---- the view ----------------------------------------------------------------------
     def load(self) -> None:
@@ -51,8 +54,25 @@ class Poller:
                             entry.number)
                 self.store.set_run_cr(entry.key, NOK)
                 continue
+            if not state.job_ids:
+                state = self._adopt(folder, state)
+                if state.final:
+                    save_state(folder, state)
+                    self.store.set_run_cr(entry.key, state.cr)
+                    continue
             self.view[entry.key] = state
             self._since[entry.key] = entry.created
+
+    @staticmethod
+    def _adopt(folder: RunFolder, state: RunState) -> RunState:
+        """A run whose submission a restart cut off: its jobs, if they all reached
+        Slurm (the child had ended), else its end."""
+        records = read_exit_records(folder)
+        job_ids = tuple(job.slurm_id for job in records.jobs)
+        if records.snakemake == 0 and job_ids:
+            return state.moved_to(job_id=job_ids[0], jobs=job_ids)
+        return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+                              cause="the service restarted while the run was being submitted")
 
     def track(self, key: str, state: RunState) -> None:
         self.view[key] = state
@@ -67,64 +87,97 @@ class Poller:
 
     # ---- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
+        """Ask Slurm at `interval` (fast while runs are young, slower as they age),
+        and in between watch the live runs' status/ folders, which costs Slurm
+        nothing: a new exit record there means a job's command is over, so Slurm
+        is asked at once (at most every WATCH_S) instead of at the next round."""
         interval = self.config.poll_min_s
+        next_query = 0.0
         while True:
             live = self._live()
             if not live:
                 self._wake.clear()
                 await self._wake.wait()
                 interval = self.config.poll_min_s
+                next_query = 0.0
                 continue
-            try:
-                await self.poll_once()
-            except Exception:
-                log.exception("poll round failed")
-            now = time.time()
-            young = any(now - self._since.get(k, now) < YOUNG_S for k in self._live())
-            interval = (self.config.poll_min_s if young
-                        else min(interval * 1.5, self.config.poll_max_s))
+            now = time.monotonic()
+            if now >= next_query or await asyncio.to_thread(self._news, live):
+                try:
+                    await self.poll_once()
+                except Exception:
+                    log.exception("poll round failed")
+                wall = time.time()
+                young = any(wall - self._since.get(k, wall) < YOUNG_S for k in self._live())
+                interval = (self.config.poll_min_s if young
+                            else min(interval * 1.5, self.config.poll_max_s))
+                next_query = time.monotonic() + interval
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.wait_for(self._wake.wait(),
+                                       min(WATCH_S, max(0.0, next_query - time.monotonic())))
+
+    def _news(self, live: dict[str, RunState]) -> bool:
+        """Whether a live run's status/ changed since the last look (one stat each)."""
+        news = False
+        for key in live:
+            try:
+                mtime = os.stat(self.runs_dir / key / "status").st_mtime_ns
+            except OSError:
+                continue
+            if self._seen.get(key) != mtime:
+                news = key in self._seen or news
+                self._seen[key] = mtime
+        return news
 
     async def poll_once(self) -> None:
-        live = {k: s for k, s in self._live().items() if s.job_id is not None}
+        live = {k: s for k, s in self._live().items() if s.job_ids}
         if not live:
             return
-        known = await self.source.states({s.job_id for s in live.values()
-                                          if s.job_id is not None})
-        infos = {key: known.get(state.job_id) for key, state in live.items()
-                 if state.job_id is not None}
+        known = await self.source.states({j for s in live.values() for j in s.job_ids})
         # The exit records of the runs whose end is in sight, read off the event
         # loop (a run folder's files are read with care, but a disk can be slow).
-        wanted = [key for key, info in infos.items() if info is None or info.final]
+        wanted = [key for key, state in live.items()
+                  if any(known.get(j) is None or known[j].final for j in state.job_ids)]
         records = await asyncio.to_thread(self._read_records, wanted)
         for key, state in live.items():
-            self._update(key, state, infos.get(key), records.get(key))
+            self._update(key, state, {j: known[j] for j in state.job_ids if j in known},
+                         records.get(key))
 
     def _read_records(self, keys: list[str]) -> dict[str, ExitRecords]:
         return {key: read_exit_records(RunFolder(self.runs_dir / key)) for key in keys}
 
-    def _update(self, key: str, state: RunState, info: slurm.JobInfo | None,
+    def _update(self, key: str, state: RunState, infos: dict[int, slurm.JobInfo],
                 records: ExitRecords | None) -> None:
-        if records is None:
-            records = ExitRecords(snakemake=None, command=None, modules_failed=False)
-        if info is not None and info.final:
-            new = ended(state, info.state, records)
-        elif info is not None:
-            if info.state == state.latest_state:
+        records = records or ExitRecords(snakemake=None, command=None, modules_failed=False)
+        jobs = state.job_ids
+        if len(infos) == len(jobs) and all(i.final for i in infos.values()):
+            states = {j: i.state for j, i in infos.items()}
+            new = (ended_jobs(state, states, records) if state.jobs
+                   else ended(state, states[jobs[0]], records))
+        elif infos:
+            going = [infos[j].state for j in jobs if j in infos and not infos[j].final]
+            latest = going[0] if going else state.latest_state
+            if latest == state.latest_state:
                 return
-            new = state.moved_to(latest_state=info.state)
+            new = state.moved_to(latest_state=latest)
         else:
-            # Slurm knows nothing (slurmdbd down, job long gone): status/ decides.
-            if records.snakemake is not None:
-                guess = "COMPLETED" if records.snakemake == 0 else "FAILED"
-                new = ended(state, guess, records)
-            elif time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
-                new = ended(state, "UNKNOWN", records)
-            else:
+            # Slurm knows nothing (slurmdbd down, jobs long gone): status/ decides.
+            guessed = self._from_records(key, state, records)
+            if guessed is None:
                 return
+            new = guessed
         self.save(key, new)
+
+    def _from_records(self, key: str, state: RunState, records: ExitRecords) -> RunState | None:
+        if state.jobs and records.jobs and all(j.exit is not None for j in records.jobs):
+            return ended_jobs(state, {j.slurm_id: "COMPLETED" if j.exit == 0 else "FAILED"
+                                      for j in records.jobs}, records)
+        if not state.jobs and records.snakemake is not None:
+            return ended(state, "COMPLETED" if records.snakemake == 0 else "FAILED", records)
+        if time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
+            return ended(state, "UNKNOWN", records)
+        return None
 
     def save(self, key: str, state: RunState) -> None:
         save_state(RunFolder(self.runs_dir / key), state)
@@ -134,6 +187,7 @@ class Poller:
             # so it does not grow with every run the service ever had.
             del self.view[key]
             self._since.pop(key, None)
+            self._seen.pop(key, None)
             self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)

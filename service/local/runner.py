@@ -13,7 +13,9 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
 
 from service.core.config import LocalRunConfig
 from service.core.errors import Busy
@@ -71,6 +73,20 @@ class LocalRunner:
             "bash", str(folder.job_script), cwd=folder.path, start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
+        return proc.pid, proc.wait()
+
+    async def fork_workflow(self, folder: Path, args: Sequence[str]
+                            ) -> tuple[int, Awaitable[int]]:
+        """Snakemake with these arguments in a run folder, from the warm process
+        (else started cold), not bounded by the local slots: cluster runs' workflows,
+        whose Snakemake only submits their jobs and exits."""
+        if self.warm is not None and self.warm.alive:
+            with contextlib.suppress(WarmSnakemakeGone):
+                return await self.warm.fork(folder, args)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "service.local.warm_snakemake", "--once", str(folder),
+            *args, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return proc.pid, proc.wait()
 
     async def _execute(self, folder: RunFolder, state: RunState) -> RunState:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -55,15 +56,18 @@ class WarmSnakemake:
             if not future.done():
                 future.set_exception(WarmSnakemakeGone("warm Snakemake ended"))
 
-    async def fork(self, folder: Path) -> tuple[int, asyncio.Future[int]]:
+    async def fork(self, folder: Path, args: Sequence[str] | None = None
+                   ) -> tuple[int, asyncio.Future[int]]:
         """Start a run's workflow; returns the child's pid and a future of its exit."""
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise WarmSnakemakeGone("warm Snakemake is not running")
         self._next_id += 1
         forked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forked[self._next_id] = forked
-        self._proc.stdin.write(json.dumps({"id": self._next_id,
-                                           "folder": str(folder)}).encode() + b"\n")
+        message: dict[str, object] = {"id": self._next_id, "folder": str(folder)}
+        if args is not None:
+            message["args"] = list(args)
+        self._proc.stdin.write(json.dumps(message).encode() + b"\n")
         await self._proc.stdin.drain()
         pid = await forked
         ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()

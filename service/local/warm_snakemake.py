@@ -5,7 +5,10 @@ CLUSTER-NOTES) is paid once here; each run is a forked child that runs the
 run folder's workflow as `snakemake --snakefile Snakefile` would, and records
 its exit status like job.sh does.
 
-Protocol (JSON lines): the service writes {"id": N, "folder": PATH} on stdin;
+Protocol (JSON lines): the service writes {"id": N, "folder": PATH, "args": [...]}
+on stdin (args: Snakemake's, after `--snakefile Snakefile`; by default the
+run's jobs run here through ws's executor; cluster runs ask for the Slurm
+profile and --immediate-submit, so their child exits once the jobs are in Slurm);
 this process answers {"id": N, "pid": PID} once the child is forked and
 {"pid": PID, "exit": CODE} when it has ended. It stays single-threaded, so
 forking is safe."""
@@ -108,7 +111,7 @@ def _record(name: str, value: int) -> None:
     os.replace(tmp, f"status/{name}")
 
 
-def run_child(folder: str) -> NoReturn:
+def run_child(folder: str, args: list[str]) -> NoReturn:
     rc = 1
     try:
         os.setsid()  # its own group: a time-out kills it and the container at once
@@ -126,7 +129,7 @@ def run_child(folder: str) -> NoReturn:
         sys.stderr = os.fdopen(2, "w", buffering=1)
         import snakemake.cli
         try:
-            snakemake.cli.main(["--snakefile", "Snakefile", *RUN_HERE])
+            snakemake.cli.main(["--snakefile", "Snakefile", *args])
             rc = 0
         except SystemExit as e:
             rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -185,9 +188,11 @@ def serve() -> None:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
-                    run_child(request["folder"])
+                    run_child(request["folder"], [str(a) for a in request.get("args", RUN_HERE)])
                 _say({"id": request["id"], "pid": pid})
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--once"]:  # no warm process: one run, Snakemake started cold
+        run_child(sys.argv[2], sys.argv[3:])
     serve()

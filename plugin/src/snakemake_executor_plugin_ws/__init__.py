@@ -96,7 +96,10 @@ class Executor(RemoteExecutor):
         try:
             script, exit_record = self._prepare(job)
             job_id = self._start(job, script)
-        except (OSError, ValueError, WorkflowError) as e:
+        except (OSError, ValueError, WorkflowError, subprocess.SubprocessError) as e:
+            # Also recorded for whoever follows the run (ws reports it as the cause).
+            records.write_record(self.settings.status_dir, records.SUBMISSION_ERROR,
+                                 f"rule {job.name}: {e}"[:2000])
             self.report_job_error(job_info, msg=f"submission failed: {e}\n")
             return
         job_info.external_jobid = job_id

@@ -5,6 +5,7 @@ read: never following a link, only regular files, a few bytes at most.
     <status_dir>/<rule>.<jobid>.exit  the exit status of the job's command, written by
                                       the job script outside the container
     <status_dir>/<rule>.<jobid>.out   the job's own output (Slurm's --output)
+    <status_dir>/submission.error     why a job could not be submitted (sbatch's words)
 """
 
 import json
@@ -14,6 +15,8 @@ from typing import Any
 
 MAX_RECORD_BYTES = 64
 MAX_JOBS_BYTES = 4 * 1024 * 1024
+MAX_ERROR_BYTES = 4096
+SUBMISSION_ERROR = "submission.error"
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -74,3 +77,16 @@ def write_jobs(status_dir: str, jobs: dict[str, dict[str, Any]]) -> None:
     with open(tmp, "w") as f:
         json.dump(jobs, f, sort_keys=True)
     os.replace(tmp, path)
+
+
+def write_record(status_dir: str, name: str, text: str) -> None:
+    os.makedirs(status_dir, exist_ok=True)
+    tmp = os.path.join(status_dir, f".{name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text + "\n")
+    os.replace(tmp, os.path.join(status_dir, name))
+
+
+def read_text(path: str, limit: int = MAX_ERROR_BYTES) -> str:
+    data = read_bounded(path, limit)
+    return "" if data is None else data.decode(errors="replace").strip()

@@ -19,7 +19,7 @@ rule run_command:
         mem_mb=config["mem_mb"],
         cpus_per_task=config["cpus"],
         # Further sbatch options of the run (validated by the service), for ws's executor.
-        slurm_extra=config.get("slurm_extra", ""),
+        slurm_extra=config["slurm_extra"],
     shell:
         # $HOME is the run's work/ folder in the container (--home, profiles/default).
         'cd "$HOME" && bash -c {params.cmd:q} > stdout.txt 2> stderr.txt'

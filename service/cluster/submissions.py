@@ -1,0 +1,68 @@
+"""Cluster runs whose submission goes on behind their POST's answer.
+
+POST answers once the run folder is written; its jobs reach Slurm in a task
+here. The job ids go into the run's state (and the poller's view) once known;
+a submission that fails ends the run NOK with Slurm's words. A state request
+arriving meanwhile waits for it a little, so it shows a job id as the user's
+document describes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from service.cluster.poller import Poller
+from service.cluster.submit import SubmissionFailed, Submitter
+from service.runs.folder import RunFolder
+from service.runs.state import ENDED_NOK, NOK, RunState
+
+log = logging.getLogger(__name__)
+
+
+class Submissions:
+    def __init__(self, submitter: Submitter, poller: Poller, runs_dir: Path) -> None:
+        self.submitter = submitter
+        self.poller = poller
+        self.runs_dir = runs_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, key: str, state: RunState, name: str) -> None:
+        self.poller.track(key, state)
+        task = asyncio.create_task(self._submit(key, state, name))
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+
+    async def _submit(self, key: str, state: RunState, name: str) -> None:
+        try:
+            job_ids = await self.submitter.submit(RunFolder(self.runs_dir / key))
+        except SubmissionFailed as e:
+            log.warning("run %s: submission failed: %s", name, e)
+            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
+                                                 latest_state="NOT_SUBMITTED",
+                                                 cause=f"Slurm did not take the job: {e}"))
+            return
+        except Exception as e:  # never leave a run waiting for ever
+            log.exception("run %s: submission failed", name)
+            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
+                                                 latest_state="NOT_SUBMITTED",
+                                                 cause=f"the submission failed: {e}"))
+            return
+        current = self.poller.state_of(key) or state
+        submitted = current.moved_to(job_id=job_ids[0], jobs=job_ids)
+        self.poller.save(key, submitted)
+        self.poller.track(key, submitted)
+        log.info("run %s submitted as jobs %s", name, ",".join(map(str, job_ids)))
+
+    async def settled(self, key: str, timeout: float = 10.0) -> None:
+        """Wait (a little) for a submission under way, if any."""
+        task = self._tasks.get(key)
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 30)
