@@ -27,6 +27,7 @@ from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState, ended, end
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
 WATCH_S = 0.1  # how often the live runs' status/ folders are looked at (no Slurm query)
+FOLLOW_UP_S = 0.1  # first re-query after a run's status/ changed (then doubling)
 
 
 class Poller:
@@ -93,6 +94,8 @@ class Poller:
         is asked at once (at most every WATCH_S) instead of at the next round."""
         interval = self.config.poll_min_s
         next_query = 0.0
+        ending: set[str] = set()  # runs whose status/ changed: their end may be near
+        follow_up = FOLLOW_UP_S
         while True:
             live = self._live()
             if not live:
@@ -101,8 +104,11 @@ class Poller:
                 interval = self.config.poll_min_s
                 next_query = 0.0
                 continue
-            now = time.monotonic()
-            if now >= next_query or await asyncio.to_thread(self._news, live):
+            news = await asyncio.to_thread(self._news, live)
+            if news:
+                ending |= news
+                follow_up = FOLLOW_UP_S
+            if news or time.monotonic() >= next_query:
                 try:
                     await self.poll_once()
                 except Exception:
@@ -112,21 +118,31 @@ class Poller:
                 interval = (self.config.poll_min_s if young
                             else min(interval * 1.5, self.config.poll_max_s))
                 next_query = time.monotonic() + interval
+                # A job whose command has ended is COMPLETED in Slurm a moment
+                # later: ask again soon, less and less often, while it is not.
+                ending &= set(self._live())
+                if ending:
+                    next_query = min(next_query, time.monotonic() + follow_up)
+                    follow_up *= 2
+                    if follow_up > self.config.poll_max_s:
+                        ending.clear()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(),
                                        min(WATCH_S, max(0.0, next_query - time.monotonic())))
 
-    def _news(self, live: dict[str, RunState]) -> bool:
-        """Whether a live run's status/ changed since the last look (one stat each)."""
-        news = False
+    def _news(self, live: dict[str, RunState]) -> set[str]:
+        """The live runs whose status/ changed since the last look (one stat each):
+        a job script recorded its command's exit, or the jobs were listed."""
+        news = set()
         for key in live:
             try:
                 mtime = os.stat(self.runs_dir / key / "status").st_mtime_ns
             except OSError:
                 continue
             if self._seen.get(key) != mtime:
-                news = key in self._seen or news
+                if key in self._seen:
+                    news.add(key)
                 self._seen[key] = mtime
         return news
 

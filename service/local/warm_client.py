@@ -45,6 +45,10 @@ class WarmSnakemake:
         assert self._proc is not None and self._proc.stdout is not None
         while line := await self._proc.stdout.readline():
             message = json.loads(line)
+            if "cpu_s" in message:
+                log.info("Snakemake child %s: exit %s, %.3f s CPU, peak RSS %d kB",
+                         message["pid"], message["exit"], message["cpu_s"],
+                         message["maxrss_kb"])
             if "id" in message:
                 self._forked.pop(message["id"]).set_result(message["pid"])
             elif message["pid"] in self._ended:

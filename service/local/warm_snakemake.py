@@ -10,8 +10,8 @@ on stdin (args: Snakemake's, after `--snakefile Snakefile`; by default the
 run's jobs run here through ws's executor; cluster runs ask for the Slurm
 profile and --immediate-submit, so their child exits once the jobs are in Slurm);
 this process answers {"id": N, "pid": PID} once the child is forked and
-{"pid": PID, "exit": CODE} when it has ended. It stays single-threaded, so
-forking is safe."""
+{"pid": PID, "exit": CODE, "cpu_s": S, "maxrss_kb": KB} when it has ended.
+It stays single-threaded, so forking is safe."""
 
 from __future__ import annotations
 
@@ -168,12 +168,15 @@ def serve() -> None:
             os.read(wake_r, 4096)
             while True:
                 try:
-                    pid, status = os.waitpid(-1, os.WNOHANG)
+                    pid, status, usage = os.wait4(-1, os.WNOHANG)
                 except ChildProcessError:
                     break
                 if pid == 0:
                     break
-                _say({"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
+                # What the child cost the login node (benchmarks read it in the log).
+                _say({"pid": pid, "exit": os.waitstatus_to_exitcode(status),
+                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                      "maxrss_kb": usage.ru_maxrss})
         if 0 in readable:
             data = os.read(0, 65536)
             if not data:
