@@ -22,7 +22,7 @@ from service.core.store import Store
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import load_state, save_state
-from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState, ended, ended_jobs
+from service.runs.state import NOK, ExitRecords, RunState, ended, ended_jobs
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
@@ -55,25 +55,8 @@ class Poller:
                             entry.number)
                 self.store.set_run_cr(entry.key, NOK)
                 continue
-            if not state.job_ids:
-                state = self._adopt(folder, state)
-                if state.final:
-                    save_state(folder, state)
-                    self.store.set_run_cr(entry.key, state.cr)
-                    continue
             self.view[entry.key] = state
             self._since[entry.key] = entry.created
-
-    @staticmethod
-    def _adopt(folder: RunFolder, state: RunState) -> RunState:
-        """A run whose submission a restart cut off: its jobs, if they all reached
-        Slurm (the child had ended), else its end."""
-        records = read_exit_records(folder)
-        job_ids = tuple(job.slurm_id for job in records.jobs)
-        if records.snakemake == 0 and job_ids:
-            return state.moved_to(job_id=job_ids[0], jobs=job_ids)
-        return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
-                              cause="the service restarted while the run was being submitted")
 
     def track(self, key: str, state: RunState) -> None:
         self.view[key] = state
@@ -82,6 +65,10 @@ class Poller:
 
     def state_of(self, key: str) -> RunState | None:
         return self.view.get(key)
+
+    def unsubmitted(self) -> list[str]:
+        """Live runs without job ids: their submission was cut off by a restart."""
+        return [k for k, s in self._live().items() if not s.job_ids]
 
     def _live(self) -> dict[str, RunState]:
         return {k: s for k, s in self.view.items() if not s.final}

@@ -34,12 +34,15 @@ class ControllerProbe:
         result = await slurm.run(["scontrol", "show", "config"], timeout=10)
         self.controller = parse_controller(result.stdout) if result.returncode == 0 else None
         if self.controller is None:
-            log.warning("slurmctld's address unknown (scontrol show config failed): "
-                        "POSTs are not checked against it")
+            log.warning("slurmctld's address unknown (scontrol show config: %s); asked "
+                        "again at the next cluster run", result.stderr.strip()[-200:])
 
     async def check(self) -> None:
         if self.controller is None:
-            return
+            await self.start()  # Slurm was down when the service started
+        if self.controller is None:
+            raise ClusterUnavailable("the cluster is not available: its controller does not "
+                                     "answer", ["scontrol show config failed"])
         host, port = self.controller
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)

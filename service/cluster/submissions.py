@@ -15,10 +15,12 @@ from pathlib import Path
 
 from service.cluster.poller import Poller
 from service.cluster.submit import SubmissionFailed, Submitter
+from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, RunState
 
 log = logging.getLogger(__name__)
+RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
 
 
 class Submissions:
@@ -28,9 +30,10 @@ class Submissions:
         self.runs_dir = runs_dir
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, key: str, state: RunState, name: str) -> None:
+    def start(self, key: str, state: RunState, name: str, resume: bool = False) -> None:
         self.poller.track(key, state)
-        task = asyncio.create_task(self._submit(key, state, name))
+        task = asyncio.create_task(self._resume(key, state, name) if resume
+                                   else self._submit(key, state, name))
         self._tasks[key] = task
         task.add_done_callback(lambda _: self._tasks.pop(key, None))
 
@@ -49,11 +52,43 @@ class Submissions:
                                                  latest_state="NOT_SUBMITTED",
                                                  cause=f"the submission failed: {e}"))
             return
+        self._submitted(key, state, name, job_ids)
+
+    def _submitted(self, key: str, state: RunState, name: str, job_ids: tuple[int, ...]
+                   ) -> None:
         current = self.poller.state_of(key) or state
         submitted = current.moved_to(job_id=job_ids[0], jobs=job_ids)
         self.poller.save(key, submitted)
         self.poller.track(key, submitted)
         log.info("run %s submitted as jobs %s", name, ",".join(map(str, job_ids)))
+
+    def resume_all(self) -> None:
+        """After a restart: finish what the previous process left mid-way."""
+        for key in self.poller.unsubmitted():
+            state = self.poller.state_of(key)
+            if state is not None:
+                self.start(key, state, "(restarted)", resume=True)
+
+    async def _resume(self, key: str, state: RunState, name: str) -> None:
+        """A run whose POST was answered, but whose jobs may not all be in Slurm:
+        none listed and no Snakemake exit: never submitted, so submit it now; else
+        give the child that was submitting it a little time, then take its jobs."""
+        folder = RunFolder(self.runs_dir / key)
+        for _ in range(RESUME_WAIT_ROUNDS):
+            records = await asyncio.to_thread(read_exit_records, folder)
+            if records.snakemake is not None or not records.jobs:
+                break
+            await asyncio.sleep(0.5)
+        if records.snakemake is None and not records.jobs:
+            await self._submit(key, state, name)
+            return
+        job_ids = tuple(job.slurm_id for job in records.jobs)
+        if records.snakemake == 0 and job_ids:
+            self._submitted(key, state, name, job_ids)
+            return
+        self.poller.save(key, state.moved_to(
+            cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+            cause="the service restarted while the run's jobs were being submitted"))
 
     async def settled(self, key: str, timeout: float = 10.0) -> None:
         """Wait (a little) for a submission under way, if any."""

@@ -46,7 +46,8 @@ rule step:
     params: cmd=lambda wildcards: "true"
     shell: "bash -c {params.cmd:q} > {output} 2> {log}"
 """
-WARM_UP_SCHEMA = "type: object\nproperties:\n  n:\n    type: integer\n"
+WARM_UP_SCHEMA = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
+                  "type: object\nproperties:\n  n:\n    type: integer\n")
 
 
 def warm_up() -> None:

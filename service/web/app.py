@@ -63,6 +63,7 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[PROBE_KEY].start()
     submissions = Submissions(app[SUBMITTER_KEY], app[POLLER_KEY], app[CONFIG_KEY].runs_dir)
     app[SUBMISSIONS_KEY] = submissions
+    submissions.resume_all()
     yield
     await submissions.stop()
 

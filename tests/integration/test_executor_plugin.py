@@ -10,10 +10,12 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
-from tests.live import ROOT, WS_USER
+from tests.live import ROOT, WS_USER, wait_final
 
 pytestmark = pytest.mark.cluster
 SNAKEMAKE = str(ROOT / ".venv" / "bin" / "snakemake")
@@ -182,3 +184,35 @@ def test_no_snakemake_inside_the_job(workdir: Path) -> None:
     assert any("apptainer" in p.lower() or "starter" in p for p in processes), processes
     assert not [p for p in processes if SNAKEMAKE_PROCESS.search(p)], processes
     assert wait_jobs([job_id])[job_id] == "COMPLETED"
+
+
+def test_generated_workflow_passes_lint(service: Any) -> None:
+    from tests.integration.test_muse_runs import key_of, run_to_end
+
+    answer, state = run_to_end(service, cmd="python /add.py 1 2",
+                               sbatch_list=["--mail-user=someone@example.org"],
+                               cmd_option="--env X=$HOME")
+    assert state["info"]["report"]["cr"] == "OK"
+    lint = subprocess.run(["runuser", "-u", WS_USER, "--", SNAKEMAKE, "--lint"],
+                          cwd=service.runs_dir / key_of(answer), capture_output=True,
+                          text=True, timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "good condition" in lint.stdout + lint.stderr
+
+
+def test_no_snakemake_inside_a_service_runs_job(service: Any) -> None:
+    from tests.integration.test_muse_runs import submit
+
+    answer = submit(service, cmd="sleep 8; python /add.py 1 2")
+    job_id = str(requests.get(answer["url"], timeout=30).json()["info"]["report"][
+        "process"]["job_id"])
+    deadline = time.time() + 60
+    processes: list[str] = []
+    while time.time() < deadline:
+        processes = job_processes(job_id)
+        if any("sleep 8" in p for p in processes):
+            break
+        time.sleep(0.3)
+    assert any("sleep 8" in p for p in processes), processes
+    assert not [p for p in processes if SNAKEMAKE_PROCESS.search(p)], processes
+    assert wait_final(answer["url"])["info"]["report"]["cr"] == "OK"
