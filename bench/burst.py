@@ -71,6 +71,9 @@ def main() -> None:
     args = parser.parse_args()
     images = build_images()
     live = make_service(images, limits={"max_live_runs_per_user": 10 * args.n})
+    deadline = time.time() + 180  # the warm Snakemake warms up in the background
+    while "warm Snakemake ready" not in live.log() and time.time() < deadline:
+        time.sleep(0.5)
     try:
         bare = subprocess.run(["runuser", "-u", WS_USER, "--", "/usr/bin/python3", "-c",
                                BASELINE, str(args.n), str(args.c), str(images["singularity"])],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cluster-down.sh - stop the single-node cluster started by cluster-up.sh
+# cluster-down.sh - stop the cluster started by cluster-up.sh (slurmctld, the
+# compute nodes' slurmd in their namespaces, slurmdbd)
 # (and the ws service if scripts/service.sh started it). Kills only the PIDs recorded in the daemons' pid files
 # (never by process name). State (job ids, accounting DB, config) is kept.
 #
@@ -13,8 +14,9 @@ MODE=default
 case "${1:-}" in --all) MODE=all;; --keep-support) MODE=keep;; "") ;; *) echo "usage: $0 [--all|--keep-support]" >&2; exit 2;; esac
 [ "$(id -u)" = 0 ] || { echo "must run as root" >&2; exit 1; }
 
-RUNDIR=/run/slurm
-MARK=/run/ws-cluster
+INSTANCE=${LOCAL_SLURM_INSTANCE:-}
+RUNDIR=/run/slurm${INSTANCE:+-$INSTANCE}
+MARK=/run/ws-cluster${INSTANCE:+-$INSTANCE}
 log() { printf '[cluster-down] %s\n' "$*" >&2; }
 
 alive() {
@@ -42,6 +44,10 @@ stop_pidfile() {  # stop_pidfile PIDFILE COMM
 
 stop_pidfile "$RUNDIR/slurmrestd.pid" slurmrestd
 stop_pidfile "$RUNDIR/slurmd.pid" slurmd
+for pidfile in "$RUNDIR"/slurmd-*.pid; do
+  [ -e "$pidfile" ] && stop_pidfile "$pidfile" slurmd
+done
+rm -f "$MARK"/slurmd-* "$MARK/hide"
 stop_pidfile "$RUNDIR/slurmctld.pid" slurmctld
 stop_pidfile "$RUNDIR/slurmdbd.pid" slurmdbd
 rm -f "$MARK/slurmrestd" "$MARK/slurmd" "$MARK/slurmctld" "$MARK/slurmdbd"

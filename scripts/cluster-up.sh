@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cluster-up.sh - as root, on Debian 12 or 13, install and start everything ws
-# runs against: a single-node Slurm (munge, MariaDB, slurmdbd, slurmctld, slurmd),
+# runs against: a Slurm cluster of 3 compute nodes, each a slurmd in its own network
+# namespace, with munge, MariaDB, slurmdbd and slurmctld on this host (the login node),
 # Apptainer (with the `singularity` command), Lmod, debootstrap (image builds),
 # and the non-root account the service runs as. Idempotent: a rerun while all
 # runs is a no-op in a few seconds.
@@ -31,9 +32,17 @@ if ! id "$WS_USER" >/dev/null 2>&1; then
   useradd --system --create-home --home-dir "/var/lib/$WS_USER" --shell /bin/bash "$WS_USER"
 fi
 
-# ---- Slurm (slurmdbd knows the service account, so it may submit) ------------------------
+# ---- the service's own folders: the login node's alone ----------------------------------
+# var/state (the database, the JWT secret; tests keep theirs under it too) and
+# var/downloads are covered on the compute nodes: a real site shares only runs and
+# software with them.
+ROOT=$(dirname "$here")
+install -d -o "$WS_USER" -g "$WS_USER" -m 0755 "$ROOT/var" "$ROOT/var/downloads"
+install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "$ROOT/var/state"
+
+# ---- Slurm: slurmctld here, compute nodes in namespaces (slurmdbd knows the account) ---
 LOCAL_SLURM_USERS="root $WS_USER" LOCAL_SLURM_SMOKE_TEST=${LOCAL_SLURM_SMOKE_TEST:-0} \
-  bash "$here/slurm-up.sh"
+  LOCAL_SLURM_HIDE="$ROOT/var/state:$ROOT/var/downloads" bash "$here/slurm-up.sh"
 
 # ---- Apptainer ---------------------------------------------------------------------------
 bash "$here/apptainer-up.sh"

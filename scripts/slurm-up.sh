@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# slurm-up.sh - install (Debian packages) and start a single-node Slurm
-# cluster on this machine, without systemd. Called by cluster-up.sh. Idempotent: safe to rerun while the
-# daemons already run (it only (re)starts what is down, or what must pick up a
-# changed config).
+# slurm-up.sh - install (Debian packages) and start a multi-node Slurm cluster on
+# this machine, without systemd: slurmctld (and slurmdbd) on the host, which plays
+# the login node and runs no slurmd, and N compute nodes, each a slurmd in its own
+# network namespace (its own address on a private bridge this script creates, its
+# own spool, pid and log file and node name) and its own mount namespace, where the
+# paths in LOCAL_SLURM_HIDE are covered (what a real site does not share with its
+# compute nodes: the service's state). Called by cluster-up.sh. Idempotent: safe to
+# rerun while the daemons already run (it only (re)starts what is down, or what must
+# pick up a changed config). Only addresses this script gives its bridge and its
+# namespaces are ever contacted.
 #
 # Tested: Debian 12 (bookworm, slurm-wlm 22.05.8, munge 0.5.15, MariaDB 10.11).
 # Written to also work on Debian 13 (trixie, slurm-wlm 24.11.x, MariaDB 11.8).
 #
 # Options (environment variables):
+#   LOCAL_SLURM_NODES=3              compute nodes (network namespaces ws-node1...).
+#   LOCAL_SLURM_NET=10.213.0         the bridge's /24: host .1, node i .(10+i).
+#   LOCAL_SLURM_HIDE=PATH[:PATH]     folders covered (empty tmpfs) on the compute nodes.
 #   LOCAL_SLURM_ACCOUNTING=dbd|none  dbd (default): slurmdbd + MariaDB, so `sacct` works.
 #                                    none: accounting_storage/none (sacct fails; use
 #                                    `sacct -c` / squeue / scontrol instead).
@@ -16,12 +25,18 @@
 #   LOCAL_SLURM_MINJOBAGE=300        seconds a finished job stays visible to squeue/scontrol.
 #   LOCAL_SLURM_RESTD=0|1            1: also start slurmrestd (rest_auth/local) on
 #                                    unix socket /run/slurm/slurmrestd.sock.
-#   LOCAL_SLURM_SMOKE_TEST=1|0       submit one trivial job at the end and wait for it.
+#   LOCAL_SLURM_SMOKE_TEST=1|0       submit one trivial job per node at the end and wait.
+#   LOCAL_SLURM_INSTANCE=NAME        another cluster beside the main one (its own config
+#                                    /etc/slurm-NAME, ports, bridge, namespaces, no dbd).
 #
 # Everything runs as root. Logs: /var/log/slurm/*.log, /var/log/munge/munged.log,
 # /var/log/slurm/mariadbd.log. Stop with cluster-down.sh.
 set -euo pipefail
 
+INSTANCE=${LOCAL_SLURM_INSTANCE:-}
+NODES=${LOCAL_SLURM_NODES:-3}
+NET=${LOCAL_SLURM_NET:-10.213.0}
+HIDE=${LOCAL_SLURM_HIDE:-}
 ACCOUNTING=${LOCAL_SLURM_ACCOUNTING:-dbd}
 OVERSUBSCRIBE=${LOCAL_SLURM_OVERSUBSCRIBE:-0}
 MINJOBAGE=${LOCAL_SLURM_MINJOBAGE:-300}
@@ -39,6 +54,20 @@ ETC=/etc/slurm
 RUNDIR=/run/slurm
 MARK=/run/ws-cluster             # markers: which daemons this script started
 LOGDIR=/var/log/slurm
+CTLD_STATE=/var/spool/slurmctld
+CTLD_PORT=6817
+BRIDGE=wsbr0
+NODE=node                        # node names node1..N, namespaces ws-node1..N
+if [ -n "$INSTANCE" ]; then      # a second cluster, for trying a config beside the main one
+  CLUSTER=$INSTANCE; ETC=/etc/slurm-$INSTANCE; RUNDIR=/run/slurm-$INSTANCE
+  MARK=/run/ws-cluster-$INSTANCE; LOGDIR=/var/log/slurm-$INSTANCE
+  CTLD_STATE=/var/spool/slurmctld-$INSTANCE; CTLD_PORT=${LOCAL_SLURM_CTLD_PORT:-7817}
+  BRIDGE=wsbr-$INSTANCE; NODE=$INSTANCE; ACCOUNTING=none
+fi
+export SLURM_CONF=$ETC/slurm.conf
+HOST_ADDR=$NET.1
+node_addr() { echo "$NET.$((10 + $1))"; }
+netns_of() { echo "ws-$NODE$1"; }
 
 log() { printf '[slurm-up] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -48,7 +77,7 @@ case "$ACCOUNTING" in dbd|none) ;; *) die "LOCAL_SLURM_ACCOUNTING must be dbd or
 
 # ---------------------------------------------------------------- packages
 APT_OPTS=(-o DPkg::Lock::Timeout=600 -y --no-install-recommends)
-PKGS=(munge slurm-wlm slurmctld slurmd slurm-client)
+PKGS=(munge slurm-wlm slurmctld slurmd slurm-client iproute2)
 [ "$ACCOUNTING" = dbd ] && PKGS+=(slurmdbd mariadb-server)
 [ "$RESTD" = 1 ] && PKGS+=(slurmrestd)
 
@@ -100,12 +129,32 @@ wait_for() {  # wait_for SECONDS CMD...   (polls every 0.2 s)
 }
 mkdir -p "$MARK"
 
-# ---------------------------------------------------------------- host name
+# ---------------------------------------------------------------- host name, network
 H=$(hostname -s 2>/dev/null || cut -d. -f1 /proc/sys/kernel/hostname)
 if ! getent hosts "$H" >/dev/null; then
   log "hostname $H does not resolve; adding it to /etc/hosts"
   echo "127.0.0.1 $H" >> /etc/hosts
 fi
+# A bridge with the host's end at $HOST_ADDR; each node a namespace with a veth on it.
+if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+  log "creating bridge $BRIDGE ($HOST_ADDR/24)"
+  ip link add "$BRIDGE" type bridge
+fi
+# (Outputs compared whole: `| grep -q` under pipefail fails when grep exits early.)
+[[ "$(ip addr show dev "$BRIDGE")" == *"inet $HOST_ADDR/24"* ]] || ip addr add "$HOST_ADDR/24" dev "$BRIDGE"
+ip link set "$BRIDGE" up
+for i in $(seq "$NODES"); do
+  ns=$(netns_of "$i"); veth=wsv-$NODE$i
+  [ -e "/run/netns/$ns" ] || { log "creating network namespace $ns"; ip netns add "$ns"; }
+  if ! ip link show "$veth" >/dev/null 2>&1; then
+    ip link add "$veth" type veth peer name eth0 netns "$ns"
+  fi
+  ip link set "$veth" master "$BRIDGE" up
+  ip netns exec "$ns" ip link set lo up
+  [[ "$(ip netns exec "$ns" ip addr show dev eth0)" == *"inet $(node_addr "$i")/24"* ]] ||
+    ip netns exec "$ns" ip addr add "$(node_addr "$i")/24" dev eth0
+  ip netns exec "$ns" ip link set eth0 up
+done
 
 # ---------------------------------------------------------------- munge
 install -d -o munge -g munge -m 0700 /etc/munge /var/log/munge
@@ -138,14 +187,19 @@ if [ "$CPUS" = "$NPROC" ]; then
 else  # e.g. a cpuset-limited container: trust nproc
   NODE_HW="CPUs=$NPROC"; CPUS=$NPROC
 fi
+# The machine's memory, shared out among the nodes (all of them run on it).
+REALMEM=$(( REALMEM / NODES ))
 DEFMEM=$(( REALMEM / CPUS )); [ "$DEFMEM" -gt 1024 ] && DEFMEM=1024
 PART_EXTRA=""
 [ "$OVERSUBSCRIBE" -gt 1 ] 2>/dev/null && PART_EXTRA=" OverSubscribe=FORCE:$OVERSUBSCRIBE"
 
 # ---------------------------------------------------------------- config
 install -d -m 0755 "$ETC"
-install -d -o slurm -g slurm -m 0755 /var/spool/slurmctld "$LOGDIR" "$RUNDIR"
-install -d -m 0755 /var/spool/slurmd
+install -d -o slurm -g slurm -m 0755 "$CTLD_STATE" "$LOGDIR" "$RUNDIR"
+for i in $(seq "$NODES"); do install -d -m 0755 "/var/spool/slurmd-$NODE$i"; done
+NODE_LINES=$(for i in $(seq "$NODES"); do
+  echo "NodeName=$NODE$i NodeAddr=$(node_addr "$i") $NODE_HW RealMemory=$REALMEM State=UNKNOWN"
+done)
 
 if [ "$ACCOUNTING" = dbd ]; then
   ACCT_LINES="AccountingStorageType=accounting_storage/slurmdbd
@@ -155,11 +209,12 @@ else
 fi
 
 NEWCONF=$(cat <<EOF
-# Generated by ws scripts/slurm-up.sh - single-node cluster, no systemd, no cgroups.
+# Generated by ws scripts/slurm-up.sh - $NODES compute nodes in network namespaces,
+# slurmctld on the host (the login node, no slurmd); no systemd, no cgroups.
 ClusterName=$CLUSTER
-SlurmctldHost=$H(127.0.0.1)
+SlurmctldHost=$H($HOST_ADDR)
 SlurmUser=slurm
-SlurmctldPort=6817
+SlurmctldPort=$CTLD_PORT
 SlurmdPort=6818
 AuthType=auth/munge
 MpiDefault=none
@@ -177,19 +232,24 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,bf_interval=1,sched_min_interval=0
 MinJobAge=$MINJOBAGE
 KillWait=5
+# A node that stops answering is DOWN after SlurmdTimeout; its jobs end NODE_FAIL
+# and are not requeued (JobRequeue=0): ws reports the failure, the user resubmits.
+SlurmdTimeout=10
+JobRequeue=0
 ReturnToService=2
 SlurmdParameters=config_overrides
 MailProg=/bin/true
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
+StateSaveLocation=$CTLD_STATE
+SlurmdSpoolDir=/var/spool/slurmd-%n
 SlurmctldPidFile=$RUNDIR/slurmctld.pid
-SlurmdPidFile=$RUNDIR/slurmd.pid
+SlurmdPidFile=$RUNDIR/slurmd-%n.pid
 SlurmctldLogFile=$LOGDIR/slurmctld.log
-SlurmdLogFile=$LOGDIR/slurmd.log
+SlurmdLogFile=$LOGDIR/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=$H NodeAddr=127.0.0.1 $NODE_HW RealMemory=$REALMEM State=UNKNOWN
-PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP$PART_EXTRA
+$NODE_LINES
+# LLN: each job goes to the least loaded node, so runs spread over the nodes.
+PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP LLN=YES$PART_EXTRA
 EOF
 )
 CHANGED=0
@@ -271,35 +331,48 @@ EOF
 fi
 
 # ---------------------------------------------------------------- slurmctld / slurmd
+node_pidfile() { echo "$RUNDIR/slurmd-$NODE$1.pid"; }
+HIDE_NOW="$HIDE"
+if [ "$CHANGED" = 1 ] || [ "$(cat "$MARK/hide" 2>/dev/null)" != "$HIDE_NOW" ]; then
+  for i in $(seq "$NODES"); do stop_pidfile "$(node_pidfile "$i")" slurmd; done
+fi
 if [ "$CHANGED" = 1 ]; then
-  stop_pidfile "$RUNDIR/slurmd.pid" slurmd
+  stop_pidfile "$RUNDIR/slurmd.pid" slurmd     # the single-node layout's host slurmd
   stop_pidfile "$RUNDIR/slurmctld.pid" slurmctld
 fi
 if alive "$RUNDIR/slurmctld.pid" slurmctld; then
   log "slurmctld already running"
 else
-  other=$(pids_named slurmctld | tr '\n' ' ')
-  [ -z "$other" ] || die "a slurmctld without $RUNDIR/slurmctld.pid runs (pid $other); stop it first"
   log "starting slurmctld"
-  slurmctld
+  slurmctld -f "$SLURM_CONF"
   touch "$MARK/slurmctld"
 fi
 wait_for 30 sh -c 'scontrol ping | grep -q UP' || die "slurmctld not answering (see $LOGDIR/slurmctld.log)"
-if alive "$RUNDIR/slurmd.pid" slurmd; then
-  log "slurmd already running"
-else
-  other=$(pids_named slurmd | tr '\n' ' ')
-  [ -z "$other" ] || die "a slurmd without $RUNDIR/slurmd.pid runs (pid $other); stop it first"
-  log "starting slurmd"
-  slurmd
-  touch "$MARK/slurmd"
-fi
-node_ok() { sinfo -h -n "$H" -o %T | grep -qE '^(idle|mixed|allocated|completing)$'; }
-if ! wait_for 30 node_ok; then
-  log "node state: $(sinfo -h -n "$H" -o '%T %E'); trying to resume it"
-  scontrol update NodeName="$H" State=RESUME 2>/dev/null || true
-  wait_for 15 node_ok || die "node $H not usable: $(sinfo -h -n "$H" -o '%T %E') (see $LOGDIR/slurmd.log)"
-fi
+for i in $(seq "$NODES"); do
+  if alive "$(node_pidfile "$i")" slurmd; then
+    log "slurmd $NODE$i already running"
+    continue
+  fi
+  log "starting slurmd $NODE$i in $(netns_of "$i") ($(node_addr "$i"))"
+  # The node's own mount namespace (unshare: mounts made in it stay in it), in its
+  # network namespace (nsenter; not `ip netns exec`, whose fresh /sys has no
+  # cgroup mounts, which slurmd 22.05 needs): the hidden folders are covered
+  # before slurmd starts, so its jobs never see them.
+  unshare --mount --propagation slave nsenter --net="/run/netns/$(netns_of "$i")" sh -c '
+    IFS=:; for d in $1; do [ -n "$d" ] && mkdir -p "$d" && mount -t tmpfs -o size=1m,mode=0755 ws-hidden "$d"; done
+    exec slurmd -f "$2" -N "$3"' sh "$HIDE_NOW" "$SLURM_CONF" "$NODE$i"
+  touch "$MARK/slurmd-$NODE$i"
+done
+printf '%s' "$HIDE_NOW" > "$MARK/hide"
+node_ok() { [ "$(sinfo -h -n "$1" -o %T)" != "" ] && sinfo -h -n "$1" -o %T | grep -qE '^(idle|mixed|allocated|completing)$'; }
+for i in $(seq "$NODES"); do
+  n=$NODE$i
+  if ! wait_for 30 node_ok "$n"; then
+    log "node state: $(sinfo -h -n "$n" -o '%T %E'); trying to resume it"
+    scontrol update NodeName="$n" State=RESUME 2>/dev/null || true
+    wait_for 15 node_ok "$n" || die "node $n not usable: $(sinfo -h -n "$n" -o '%T %E') (see $LOGDIR/slurmd-$n.log)"
+  fi
+done
 
 # ---------------------------------------------------------------- slurmrestd (optional)
 if [ "$RESTD" = 1 ]; then
@@ -319,16 +392,18 @@ fi
 # ---------------------------------------------------------------- smoke test
 if [ "$SMOKE" = 1 ]; then
   t0=$(date +%s%N)
-  jid=$(cd /tmp && sbatch --parsable -o /dev/null -J ws-cluster-smoke --wrap true)
-  ok=0
-  for _ in $(seq 300); do
-    st=$(scontrol show job "$jid" -o 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true)
-    case "$st" in JobState=COMPLETED) ok=1; break;; JobState=FAILED|JobState=CANCELLED|JobState=NODE_FAIL) break;; esac
-    sleep 0.1
+  for i in $(seq "$NODES"); do
+    jid=$(cd /tmp && sbatch --parsable -o /dev/null -J ws-cluster-smoke -w "$NODE$i" --wrap true)
+    ok=0
+    for _ in $(seq 300); do
+      st=$(scontrol show job "$jid" -o 2>/dev/null | grep -o 'JobState=[A-Z_]*' || true)
+      case "$st" in JobState=COMPLETED) ok=1; break;; JobState=FAILED|JobState=CANCELLED|JobState=NODE_FAIL) break;; esac
+      sleep 0.1
+    done
+    [ "$ok" = 1 ] || die "smoke-test job $jid on $NODE$i did not complete ($st)"
   done
-  [ "$ok" = 1 ] || die "smoke-test job $jid did not complete ($st)"
-  log "smoke test: job $jid COMPLETED in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+  log "smoke test: a job on each of $NODES nodes COMPLETED in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 fi
 
-log "ready: node $H ($CPUS CPUs, ${REALMEM} MB), partition $PARTITION, accounting=$ACCOUNTING"
+log "ready: $NODES nodes ($CPUS CPUs, ${REALMEM} MB each), partition $PARTITION, accounting=$ACCOUNTING"
 sinfo

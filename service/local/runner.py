@@ -33,19 +33,30 @@ class LocalRunner:
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self._waiting = 0
         self.warm: WarmSnakemake | None = None
+        self._starting: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        if not self.config.warm_snakemake:
-            return
+        """Start the warm Snakemake in the background: its warm-up runs a whole
+        workflow (seconds on a busy node), and the service answers meanwhile
+        (runs started before it is ready start Snakemake cold)."""
+        if self.config.warm_snakemake:
+            self._starting = asyncio.create_task(self._start_warm())
+
+    async def _start_warm(self) -> None:
         warm = WarmSnakemake()
         try:
             await warm.start()
         except (OSError, WarmSnakemakeGone) as e:
-            log.warning("warm Snakemake unavailable, local runs use job.sh: %s", e)
+            log.warning("warm Snakemake unavailable, Snakemake starts cold per run: %s", e)
             return
         self.warm = warm
+        log.info("warm Snakemake ready")
 
     async def stop(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
         if self.warm is not None:
             await self.warm.stop()
 
