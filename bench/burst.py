@@ -49,10 +49,13 @@ CHILD = re.compile(r"Snakemake child \d+: exit -?\d+, ([\d.]+) s CPU, peak RSS (
 
 def service_cpu_s(live: LiveService) -> float:
     """CPU seconds of the service's process tree (its own and its reaped children)."""
-    pids = subprocess.run(["pgrep", "-f", f"--config {live.config} serve"],
+    pids = subprocess.run(["pgrep", "-f", "--", f"--config {live.config} serve"],
                           capture_output=True, text=True, check=False).stdout.split()
+    for pid in list(pids):  # the warm Snakemake (its cutime: the reaped children)
+        pids += subprocess.run(["pgrep", "-P", pid], capture_output=True, text=True,
+                               check=False).stdout.split()
     total = 0.0
-    for pid in pids:
+    for pid in set(pids):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
         total += ticks / 100

@@ -26,8 +26,8 @@ from service.runs.state import NOK, ExitRecords, RunState, ended, ended_jobs
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
-WATCH_S = 0.1  # how often the live runs' status/ folders are looked at (no Slurm query)
-FOLLOW_UP_S = 0.1  # first re-query after a run's status/ changed (then doubling)
+WATCH_S = 0.05  # how often the live runs' status/ folders are looked at (no Slurm query)
+FOLLOW_UP_S = 0.05  # first re-query after a run's status/ changed (then doubling)
 
 
 class Poller:

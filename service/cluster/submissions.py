@@ -20,6 +20,9 @@ from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, RunState
 
 log = logging.getLogger(__name__)
+# Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
+# up to ~100 MB), so a burst of POSTs queues here instead of forking hundreds.
+CONCURRENT_SUBMISSIONS = 4
 RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
 
 
@@ -29,6 +32,7 @@ class Submissions:
         self.poller = poller
         self.runs_dir = runs_dir
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT_SUBMISSIONS)
 
     def start(self, key: str, state: RunState, name: str, resume: bool = False) -> None:
         self.poller.track(key, state)
@@ -39,7 +43,8 @@ class Submissions:
 
     async def _submit(self, key: str, state: RunState, name: str) -> None:
         try:
-            job_ids = await self.submitter.submit(RunFolder(self.runs_dir / key))
+            async with self._slots:
+                job_ids = await self.submitter.submit(RunFolder(self.runs_dir / key))
         except SubmissionFailed as e:
             log.warning("run %s: submission failed: %s", name, e)
             self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
