@@ -23,6 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.live import WS_USER, build_images, make_service, run
 
 
+ROUNDS = re.compile(r"poller: (\d+) status rounds in (\d+) s \((\d+) live runs\)")
+
+
 def rpc_count(user: str = WS_USER) -> int:
     out = run(["sdiag"]).stdout
     found = re.search(rf"^\s*{re.escape(user)}\s*\(\s*\d+\)\s*count:(\d+)", out, re.M)
@@ -53,9 +56,13 @@ def main() -> None:
         ending = (rpc_count() - before) / (time.monotonic() - t0) * 60
     finally:
         live.stop()
+        rounds = ROUNDS.findall(live.log())
     print(f"live runs: {args.k}")
-    print(f"slurmctld RPCs/min of {WS_USER}, steady state: {steady:.0f}")
-    print(f"slurmctld RPCs/min of {WS_USER}, while the runs end: {ending:.0f}")
+    print(f"slurmctld RPCs/min of {WS_USER} (sdiag, every client of the account), "
+          f"steady state: {steady:.0f}; while the runs end: {ending:.0f}")
+    for n, seconds, runs in rounds:  # the service's own: one squeue (+ sacct) per round
+        print(f"service's status rounds: {int(n) * 60 / float(seconds):.0f}/min "
+              f"with {runs} live runs")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ class Poller:
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._seen: dict[str, int] = {}  # status/ mtime of each live run, last look
+        self._minute_start, self._rounds = time.monotonic(), 0
 
     # ---- the view ----------------------------------------------------------------------
     def load(self) -> None:
@@ -137,6 +138,7 @@ class Poller:
         live = {k: s for k, s in self._live().items() if s.job_ids}
         if not live:
             return
+        self._count_round(len(live))
         known = await self.source.states({j for s in live.values() for j in s.job_ids})
         # The exit records of the runs whose end is in sight, read off the event
         # loop (a run folder's files are read with care, but a disk can be slow).
@@ -146,6 +148,16 @@ class Poller:
         for key, state in live.items():
             self._update(key, state, {j: known[j] for j in state.job_ids if j in known},
                          records.get(key))
+
+    def _count_round(self, live: int) -> None:
+        """One line a minute: how often Slurm was asked, for admins and benchmarks."""
+        now = time.monotonic()
+        if now - self._minute_start >= 60:
+            if self._rounds:
+                log.info("poller: %d status rounds in %.0f s (%d live runs)", self._rounds,
+                         now - self._minute_start, live)
+            self._minute_start, self._rounds = now, 0
+        self._rounds += 1
 
     def _read_records(self, keys: list[str]) -> dict[str, ExitRecords]:
         return {key: read_exit_records(RunFolder(self.runs_dir / key)) for key in keys}
