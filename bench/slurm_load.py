@@ -22,7 +22,6 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.live import WS_USER, build_images, make_service, run
 
-
 ROUNDS = re.compile(r"poller: (\d+) status rounds in (\d+) s \((\d+) live runs\)")
 
 

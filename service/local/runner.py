@@ -95,8 +95,10 @@ class LocalRunner:
             with contextlib.suppress(WarmSnakemakeGone):
                 return await self.warm.fork(folder, args)
         proc = await asyncio.create_subprocess_exec(
+            # No start_new_session: the child makes its own session (setsid), which
+            # fails for a process that already leads one.
             sys.executable, "-m", "service.local.warm_snakemake", "--once", str(folder),
-            *args, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
+            *args, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return proc.pid, proc.wait()
 

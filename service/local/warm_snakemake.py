@@ -129,8 +129,7 @@ def run_child(folder: str, args: list[str]) -> NoReturn:
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
         import snakemake.cli
-        import faulthandler
-        faulthandler.dump_traceback_later(15, exit=False)  # DIAG
+
         try:
             snakemake.cli.main(["--snakefile", "Snakefile", *args])
             rc = 0
