@@ -40,7 +40,8 @@ class Poller:
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
-        self._seen: dict[str, int] = {}  # status/ mtime of each live run, last look
+        # status/ of each live run at the last look: mtime, number of exit records
+        self._seen: dict[str, tuple[int | None, int]] = {}
         self._minute_start, self._rounds = time.monotonic(), 0
 
     # ---- the view ----------------------------------------------------------------------
@@ -120,18 +121,23 @@ class Poller:
                                        min(WATCH_S, max(0.0, next_query - time.monotonic())))
 
     def _news(self, live: dict[str, RunState]) -> set[str]:
-        """The live runs whose status/ changed since the last look (one stat each):
-        a job script recorded its command's exit, or the jobs were listed."""
+        """The live runs with a new exit record in status/ since the last look: a
+        job's command has ended. A stat per run; the folder is listed only when
+        its mtime moved (the jobs list being written is no news)."""
         news = set()
         for key in live:
+            status = self.runs_dir / key / "status"
             try:
-                mtime = os.stat(self.runs_dir / key / "status").st_mtime_ns
+                mtime = os.stat(status).st_mtime_ns
+                if self._seen.get(key, (None, 0))[0] == mtime:
+                    continue
+                exits = sum(1 for e in os.scandir(status)
+                            if e.name.endswith(".exit") and e.name != "snakemake.exit")
             except OSError:
                 continue
-            if self._seen.get(key) != mtime:
-                if key in self._seen:
-                    news.add(key)
-                self._seen[key] = mtime
+            if key in self._seen and exits > self._seen[key][1]:
+                news.add(key)
+            self._seen[key] = (mtime, exits)
         return news
 
     async def poll_once(self) -> None:

@@ -137,3 +137,22 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
     # A hostile work/.command_exit changes nothing; a damaged record in status/
     # is no record: never OK on its word.
     assert state["cr"] == ("OK" if where == "work/.command_exit" else "NOK"), state
+
+
+def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
+    """Between its Slurm rounds the poller looks at status/ (no Slurm query): a
+    job's exit record makes it ask Slurm at once; the jobs list does not."""
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    (key,) = make_runs(tmp_path, store, poller, 1)
+    status = tmp_path / "runs" / key / "status"
+    assert poller._news(poller.view) == set()  # first look
+    records.write_jobs(str(status), {"0": {"rule": "r", "slurm_id": "7",
+                                           "exit": "status/r.0.exit"}})
+    (status / "snakemake.exit").write_text("0\n")
+    os.utime(status, ns=(1, 1))  # a visible change, whatever the clock's resolution
+    assert poller._news(poller.view) == set()
+    (status / "r.0.exit").write_text("0\n")
+    os.utime(status, ns=(2, 2))
+    assert poller._news(poller.view) == {key}
+    assert poller._news(poller.view) == set()
