@@ -37,6 +37,7 @@ prepare_machine() {
   WS_USER=$WS_USER bash "$ROOT/scripts/cluster-up.sh"
   bash "$ROOT/scripts/drmaa-up.sh"
   bash "$ROOT/scripts/venv.sh"
+  bash "$ROOT/scripts/browser-up.sh"
   make_checkout_reachable
   make_var
   sw_example_images >/dev/null

@@ -16,4 +16,17 @@ rc=$?
 set -e
 # pytest's 5 means no test ran: that is a failure here.
 [ "$rc" = 5 ] && { log "ERROR: no test ran"; exit 1; }
+[ "$rc" = 0 ] || exit "$rc"
+[ "$#" = 0 ] || exit 0
+# The second pass: a cluster without accounting (no slurmdbd; squeue forgets jobs
+# after 5 s), beside the main one, for the tests that need it.
+log "pytest, no-accounting pass"
+NOACCT=(env LOCAL_SLURM_INSTANCE=noacct LOCAL_SLURM_NET=10.213.1 LOCAL_SLURM_NODES=1
+        LOCAL_SLURM_MINJOBAGE=5 LOCAL_SLURM_SMOKE_TEST=0)
+"${NOACCT[@]}" bash scripts/slurm-up.sh
+set +e
+SLURM_CONF=/etc/slurm-noacct/slurm.conf .venv/bin/pytest -ra tests/integration/test_no_accounting.py
+rc=$?
+set -e
+"${NOACCT[@]}" bash scripts/cluster-down.sh --keep-support
 exit "$rc"

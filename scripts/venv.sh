@@ -13,7 +13,8 @@ if [ -x "$V/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 fi
 [ -x "$V/bin/python" ] || { log "creating $V"; /usr/bin/python3 -m venv "$V"; }
 log "installing ws and its dependencies"
-"$V/bin/pip" install -q --disable-pip-version-check -e "$root[dev]"
+# Playwright drives Debian's chromium (scripts/browser-up.sh): it never downloads one.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 "$V/bin/pip" install -q --disable-pip-version-check -e "$root[dev]"
 # ws's Snakemake executor plugin (plugin/, a src layout: Snakemake finds it with
 # pkgutil). Installed before the service starts: Snakemake collects plugins once.
 "$V/bin/pip" install -q --disable-pip-version-check -e "$root/plugin"

@@ -1,4 +1,5 @@
-"""`ws`: the command line. The only place that reads os.environ."""
+"""`ws`: the command line (serve, admin, and the users' client: login, run, ...).
+The only place that reads os.environ."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from service.cli import admin as admin_cli
+from service.cli import client as client_cli
 from service.core.config import ConfigError, load_config, with_overrides
 from service.core.instance_lock import AlreadyRunning, hold_instance_lock
 from service.web.accesslog import RedactingAccessLogger
@@ -25,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     admin_cli.add_parser(sub)
-    args = parser.parse_args(argv)
+    client_cli.add_parsers(sub)
+    head, command = client_cli.split_command(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(head)
+    if command is not None:
+        args.cmd = command
+    if args.command in client_cli.COMMANDS:
+        # The users' client needs no service config: it talks to the service over HTTP.
+        return client_cli.run(args, os.environ)
     try:
         config = load_config(args.config, os.environ)
     except ConfigError as e:

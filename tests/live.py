@@ -21,6 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 WS_USER = os.environ.get("WS_USER", "ws")
 WS = str(ROOT / ".venv" / "bin" / "ws")
+STATE_ROOT = ROOT / "var" / "state" / "tests"
 PASSWORD = "password-{}"
 # name -> (level on the sw_example container or None, is_admin)
 USERS: dict[str, tuple[int | None, bool]] = {
@@ -71,6 +72,12 @@ class LiveService:
     @property
     def runs_dir(self) -> Path:
         return self.home / "runs"
+
+    @property
+    def state_dir(self) -> Path:
+        # Under var/state, which the compute nodes do not see (scripts/cluster-up.sh),
+        # as a real site shares runs and software with them, not the service's state.
+        return STATE_ROOT / self.home.name
 
     def admin(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return run(["runuser", "-u", WS_USER, "--", WS, "--config", str(self.config),
@@ -124,7 +131,7 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
     home.mkdir(parents=True)
     port = _free_port()
     settings: dict[str, dict[str, Any]] = {
-        "": {"state_dir": "state", "runs_dir": "runs"},
+        "": {"state_dir": str(STATE_ROOT / home.name), "runs_dir": "runs"},
         "server": {"host": "127.0.0.1", "port": port},
         "cluster": {"poll_min_s": 0.3, "poll_max_s": 2.0,
                     "module_paths": [str(home / "modulefiles")]},
@@ -139,7 +146,9 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
     config = home / "ws.toml"
     config.write_text("\n".join(lines) + "\n")
     (home / "modulefiles").mkdir()
-    subprocess.run(["chown", "-R", f"{WS_USER}:", str(home.parent)], check=True)
+    STATE_ROOT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["chown", "-R", f"{WS_USER}:", str(home.parent), str(STATE_ROOT)],
+                   check=True)
     service = LiveService(home, config, f"http://127.0.0.1:{port}", images)
     steps = [
         ["container", "add", "sw_example", "--type", "singularity", "--image",

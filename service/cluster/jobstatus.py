@@ -20,10 +20,13 @@ class JobStatusSource(Protocol):
 class SlurmStatus:
     """Slurm's commands: one squeue for all of the account's jobs, then one sacct
     for those squeue has forgotten (MinJobAge). Two commands at most per call,
-    whatever the number of jobs; sacct failing (slurmdbd down) is no error."""
+    whatever the number of jobs; sacct failing (slurmdbd down) is no error. On a
+    cluster without accounting sacct is asked once, said once, and never again:
+    squeue and the run folders then tell everything."""
 
     def __init__(self) -> None:
         self.queries = 0  # commands run, for tests and benchmarks
+        self.accounting = True  # False once sacct has said accounting is disabled
 
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
         known: dict[int, slurm.JobInfo] = {}
@@ -34,11 +37,15 @@ class SlurmStatus:
         else:
             log.warning("squeue failed: %s", result.stderr.strip())
         missing = job_ids - set(known)
-        if missing:
+        if missing and self.accounting:
             self.queries += 1
             result = await slurm.run(slurm.sacct_command(missing))
             if result.returncode == 0:
                 known.update(slurm.parse_sacct(result.stdout))
+            elif slurm.accounting_disabled(result.stderr):
+                self.accounting = False
+                log.warning("this cluster keeps no accounting (%s): job states come from "
+                            "squeue and the run folders alone", result.stderr.strip())
             else:
                 log.info("sacct unavailable: %s", result.stderr.strip())
         return {job_id: info for job_id, info in known.items() if job_id in job_ids}

@@ -43,6 +43,7 @@ class Poller:
         # status/ of each live run at the last look: mtime, number of exit records
         self._seen: dict[str, tuple[int | None, int]] = {}
         self._minute_start, self._rounds = time.monotonic(), 0
+        self._saved = asyncio.Event()  # set, then replaced, on every save: see changed()
 
     # ---- the view ----------------------------------------------------------------------
     def load(self) -> None:
@@ -71,6 +72,14 @@ class Poller:
     def unsubmitted(self) -> list[str]:
         """Live runs without job ids: their submission was cut off by a restart."""
         return [k for k, s in self._live().items() if not s.job_ids]
+
+    def changed(self) -> asyncio.Event:
+        """An event set at the next save of any run's state (for waiting state calls)."""
+        return self._saved
+
+    def wake(self) -> None:
+        """Poll now (after a cancellation, say) rather than at the next interval."""
+        self._wake.set()
 
     def _live(self) -> dict[str, RunState]:
         return {k: s for k, s in self.view.items() if not s.final}
@@ -203,6 +212,8 @@ class Poller:
     def save(self, key: str, state: RunState) -> None:
         save_state(RunFolder(self.runs_dir / key), state)
         self.view[key] = state
+        self._saved.set()
+        self._saved = asyncio.Event()
         if state.final:
             # From now on state.json alone answers: the view holds live runs only,
             # so it does not grow with every run the service ever had.

@@ -86,6 +86,12 @@ def parse_sacct(stdout: str) -> dict[int, JobInfo]:
     return jobs
 
 
+def accounting_disabled(sacct_stderr: str) -> bool:
+    """Whether sacct failed because the cluster keeps no accounting
+    (AccountingStorageType=accounting_storage/none), not for a passing reason."""
+    return "accounting storage is disabled" in sacct_stderr.lower()
+
+
 @dataclass(frozen=True)
 class Completed:
     returncode: int

@@ -147,6 +147,25 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def runs_of(self, owner: str, cr: str | None = None, software: str | None = None,
+                limit: int = 20, offset: int = 0) -> tuple[list[RunIndexEntry], int]:
+        """An owner's runs, newest first, optionally of one cr and one software;
+        one page of them and how many there are in all."""
+        where, args = ["owner = ?"], [owner]
+        if cr is not None:
+            where.append("cr = ?")
+            args.append(cr)
+        if software is not None:
+            where.append("software = ?")
+            args.append(software)
+        clause = " AND ".join(where)
+        total = int(self.db.execute(f"SELECT COUNT(*) FROM runs WHERE {clause}",  # noqa: S608
+                                    args).fetchone()[0])
+        rows = self.db.execute(
+            f"SELECT * FROM runs WHERE {clause} ORDER BY number DESC LIMIT ? OFFSET ?",  # noqa: S608
+            [*args, limit, offset]).fetchall()
+        return [RunIndexEntry(**dict(r)) for r in rows], total
+
     def runs_older_than(self, created_before: float) -> list[RunIndexEntry]:
         rows = self.db.execute(
             "SELECT * FROM runs WHERE created < ? AND cr != 'WAIT'", (created_before,)

@@ -19,6 +19,8 @@ from service.core import atomic
 from service.core.errors import NotFound, TooLarge, full_disk_is_storage_full
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord
+from service.runs.report_models import ClusterReport, Process, Resource
+from service.runs.request import RunReport
 from service.runs.state import NOK, RunState
 
 # fullmatch and ASCII: nothing but the key itself (no trailing newline, no other digits).
@@ -38,12 +40,19 @@ class FileResult:
 
 
 def cluster_report(record: RunRecord, state: RunState, identity: str) -> dict[str, Any]:
-    process: dict[str, Any] = {"jobname": record.jobname, "job_id": state.job_id,
-                               "latest_cr": state.latest_cr, "latest_state": state.latest_state}
-    if state.cr == NOK:
-        process["cause"] = state.cause
-    return {"request": record.request.report(cluster=True), "rsrc": {"identity": identity},
-            "process": process, "name": record.name, "cr": state.cr}
+    report = ClusterReport(
+        request=RunReport(**record.request.report(cluster=True)),
+        rsrc=Resource(identity=identity),
+        process=Process(jobname=record.jobname, job_id=state.job_id,
+                        latest_cr=state.latest_cr,  # type: ignore[arg-type]
+                        latest_state=state.latest_state,
+                        cause=state.cause if state.cr == NOK else None),
+        name=record.name, cr=state.cr)  # type: ignore[arg-type]
+    data = report.model_dump()
+    data["request"] = record.request.report(cluster=True)  # its own omissions
+    if data["process"]["cause"] is None:
+        del data["process"]["cause"]
+    return data
 
 
 def local_report(record: RunRecord, state: RunState, folder: RunFolder) -> dict[str, Any]:

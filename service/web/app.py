@@ -19,7 +19,17 @@ from service.core.store import Store
 from service.local.runner import LocalRunner
 from service.runs.lifecycle import end_interrupted_local_runs
 from service.runs.retention import run_retention
-from service.web.handlers import access, admin, catalogue, download, jwt, muse, run
+from service.web.handlers import (
+    access,
+    admin,
+    catalogue,
+    download,
+    jwt,
+    muse,
+    pages,
+    run,
+    runs,
+)
 from service.web.keys import (
     CONFIG_KEY,
     JWT_SECRET_KEY,
@@ -33,7 +43,7 @@ from service.web.keys import (
 )
 from service.web.middleware import error_middleware
 
-HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run)
+HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run, runs, pages)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -95,7 +95,7 @@ def victim(service: LiveService) -> tuple[Path, str]:
 def test_a_run_cannot_read_other_runs_or_the_service(service: LiveService,
                                                      victim: tuple[Path, str]) -> None:
     folder, secret = victim
-    state = service.home / "state"
+    state = service.state_dir
     jwt = (state / "jwt_secret").read_text().strip()
     # Files and folders that exist on the host. (The folders above this run's own
     # work/ exist in the container too, as empty mount points: they are listed below.)
@@ -135,7 +135,7 @@ def test_a_run_cannot_read_other_runs_or_the_service(service: LiveService,
 
 
 def test_links_a_run_leaves_are_never_followed(service: LiveService) -> None:
-    state = service.home / "state"
+    state = service.state_dir
     jwt = (state / "jwt_secret").read_text().strip()
     cmd = (f"rm -f stdout.txt stderr.txt; ln -s {state}/jwt_secret stdout.txt; "
            f"ln -s {state}/ws.sqlite3 stderr.txt; ln -s {state}/jwt_secret copy.txt; "

@@ -17,7 +17,7 @@ SERVICE_SH = ["bash", str(ROOT / "scripts" / "service.sh")]
 
 
 def holder_pid(live: Any) -> int:
-    return int((live.home / "state" / "ws.lock").read_text().strip())
+    return int((live.state_dir / "ws.lock").read_text().strip())
 
 
 def test_a_second_service_on_the_same_state_folder_refuses_to_start(

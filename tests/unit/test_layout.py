@@ -1,5 +1,6 @@
 """The layout keeps its direction: web/cli -> cluster/local -> runs ->
-catalogue -> accounts -> core, and nothing below web imports aiohttp."""
+catalogue -> accounts -> core, and nothing below web imports aiohttp. client (the
+users' HTTP client) stands apart: it imports nothing of service/; cli uses it."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ import pytest
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
 BELOW = {
+    "client": set(),  # the HTTP client: standard library only, usable anywhere
     "core": set(),
     "accounts": {"core"},
     "catalogue": {"accounts", "core"},
     "runs": {"catalogue", "accounts", "core"},
     "cluster": {"runs", "catalogue", "accounts", "core"},
     "local": {"runs", "catalogue", "accounts", "core"},
-    "cli": {"cluster", "local", "runs", "catalogue", "accounts", "core"},
+    "cli": {"client", "cluster", "local", "runs", "catalogue", "accounts", "core"},
 }
 MAX_LINES = 300
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from service.cluster import slurm
 
@@ -74,3 +75,29 @@ def test_parse_squeue_of_newer_releases() -> None:
 def test_every_final_state_but_completed_has_a_cause() -> None:
     from service.runs.state import SLURM_CAUSES
     assert slurm.FINAL_STATES - set(SLURM_CAUSES) == {"COMPLETED", "FAILED"}
+
+
+def test_accounting_disabled_is_told_from_a_passing_failure() -> None:
+    # Recorded here: sacct with AccountingStorageType=accounting_storage/none (22.05).
+    assert slurm.accounting_disabled("Slurm accounting storage is disabled\n")
+    assert not slurm.accounting_disabled(
+        "sacct: error: Problem talking to the database: Connection refused\n")
+
+
+async def test_without_accounting_sacct_is_asked_once(monkeypatch: Any,
+                                                      caplog: Any) -> None:
+    from service.cluster.jobstatus import SlurmStatus
+    calls: list[str] = []
+
+    async def fake_run(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        calls.append(argv[0])
+        if argv[0] == "squeue":
+            return slurm.Completed(0, "1|RUNNING\n", "")
+        return slurm.Completed(1, "", "Slurm accounting storage is disabled\n")
+
+    monkeypatch.setattr(slurm, "run", fake_run)
+    source = SlurmStatus()
+    for _ in range(5):
+        assert set(await source.states({1, 2})) == {1}
+    assert calls.count("sacct") == 1 and calls.count("squeue") == 5
+    assert sum("no accounting" in r.getMessage() for r in caplog.records) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +31,7 @@ from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
 from service.web.routing import Routes
 from service.web.runstart import start_run
+from service.web.waiting import wait_for_change, wait_seconds
 
 log = logging.getLogger(__name__)
 routes = Routes()
@@ -73,7 +75,7 @@ async def post_run(request: web.Request) -> web.StreamResponse:
     return render(body, record.request.format)
 
 
-async def _find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState, str]:
+async def find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState, str]:
     """The run of {name}/{key}; with require_owner_token, only for its owner."""
     config = request.app[CONFIG_KEY]
     params = await read_params(request, config.limits)
@@ -95,7 +97,15 @@ async def _find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunStat
 
 @routes.get("/api/software/{identity}/state/{name}/{key}")
 async def get_state(request: web.Request) -> web.StreamResponse:
-    _, record, state, fmt = await _find_run(request)
+    seconds = wait_seconds(request.query.get("wait"))
+    folder, record, state, fmt = await find_run(request)
+    if seconds:
+        state = await wait_for_change(request.app[POLLER_KEY], folder, state, seconds)
+    return render(state_body(request, record, state), fmt)
+
+
+def state_body(request: web.Request, record: RunRecord, state: RunState) -> dict[str, Any]:
+    """The state call's answer: the report, what to do next, and where."""
     urls = _urls(request, record.name, record.key)
     identity = request.app[CONFIG_KEY].cluster.identity
     if state.cr == WAIT:
@@ -111,14 +121,13 @@ async def get_state(request: web.Request) -> web.StreamResponse:
         msg = (f"End of job, without success: {state.cause}. Ask for content (to "
                f"investigate) by GET {urls['content']} request.")
         url = urls["content"]
-    body = {"info": {"report": cluster_report(record, state, identity)}, "msg": msg,
+    return {"info": {"report": cluster_report(record, state, identity)}, "msg": msg,
             "url": url}
-    return render(body, fmt)
 
 
 @routes.get("/api/software/{identity}/run/{name}/{key}")
 async def get_results(request: web.Request) -> web.StreamResponse:
-    folder, record, state, fmt = await _find_run(request)
+    folder, record, state, fmt = await find_run(request)
     urls = _urls(request, record.name, record.key)
     if state.cr == WAIT:
         raise NotReady("the run is not over yet", [f"GET {urls['state']} until cr is OK"])
@@ -141,6 +150,6 @@ async def get_results(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/software/{identity}/content/{name}/{key}")
 async def get_content(request: web.Request) -> web.StreamResponse:
-    folder, _, _, _ = await _find_run(request)
+    folder, _, _, _ = await find_run(request)
     result = await asyncio.to_thread(temp_zip, folder, request.app[CONFIG_KEY].runs_dir)
     return await send_file(request, result)
