@@ -20,6 +20,7 @@ pipes are refused at submission with a clear message.
 import os
 import shlex
 import subprocess
+import traceback
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -180,12 +181,20 @@ class Executor(RemoteExecutor):
                 states = await self._states(ids)
         for job_info in active_jobs:
             state = states.get(job_info.external_jobid)
-            verdict, cause = slurm.outcome(state, records.read_exit(job_info.aux["exit"]))
-            if verdict == slurm.SUCCESS:
-                self.report_job_success(job_info)
-            elif verdict == slurm.FAILURE:
-                self.report_job_error(job_info, msg=cause + "\n")
-            else:
+            try:
+                verdict, cause = slurm.outcome(state, records.read_exit(job_info.aux["exit"]))
+                if verdict == slurm.SUCCESS:
+                    self.report_job_success(job_info)
+                elif verdict == slurm.FAILURE:
+                    self.report_job_error(job_info, msg=cause + "\n")
+            except Exception as e:
+                # An exception here ends Snakemake's status thread, and Snakemake
+                # then waits for ever for its running jobs: fail the job instead,
+                # with the traceback in the log.
+                traceback.print_exc()
+                self.report_job_error(job_info, msg=f"executor ws: {e!r}\n")
+                continue
+            if verdict == slurm.RUNNING:
                 yield job_info
 
     async def _states(self, ids: list[str]) -> dict[str, str]:
