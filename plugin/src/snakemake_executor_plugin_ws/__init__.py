@@ -76,6 +76,9 @@ renew_lock_pool_after_fork()
 
 
 class Executor(RemoteExecutor):
+    # Until __post_init__ runs (the status thread may already be going).
+    immediate = False
+
     def __post_init__(self) -> None:
         self.settings: ExecutorSettings = self.workflow.executor_settings
         self.immediate = bool(self.workflow.remote_execution_settings.immediate_submit)
@@ -170,8 +173,12 @@ class Executor(RemoteExecutor):
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
-        if self.immediate or not active_jobs:
-            return  # counted as ended at submission: nothing to follow
+        # `not active_jobs` first: RemoteExecutor starts its status thread before
+        # __post_init__ has run, so the first rounds may come before self.immediate
+        # exists (an AttributeError there killed the thread, and Snakemake then
+        # waited for ever: the stall once seen in local runs).
+        if not active_jobs or getattr(self, "immediate", False):
+            return  # with --immediate-submit, counted as ended at submission
         ids = [j.external_jobid for j in active_jobs]
         if self.settings.run_here:
             states = {i: ("COMPLETED" if self.local[i].poll() is not None else "RUNNING")
