@@ -34,6 +34,7 @@ class LocalRunner:
         self._waiting = 0
         self.warm: WarmSnakemake | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._warming: WarmSnakemake | None = None
 
     async def start(self) -> None:
         """Start the warm Snakemake in the background: its warm-up runs a whole
@@ -43,7 +44,7 @@ class LocalRunner:
             self._starting = asyncio.create_task(self._start_warm())
 
     async def _start_warm(self) -> None:
-        warm = WarmSnakemake()
+        warm = self._warming = WarmSnakemake()
         try:
             await warm.start()
         except (OSError, WarmSnakemakeGone) as e:
@@ -57,6 +58,8 @@ class LocalRunner:
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starting
+            if self._warming is not None:  # stopped while warming up: no orphan
+                await self._warming.stop()
         if self.warm is not None:
             await self.warm.stop()
 

@@ -84,8 +84,11 @@ class WarmSnakemake:
     async def stop(self) -> None:
         if self._proc is not None and self._proc.stdin is not None:
             self._proc.stdin.close()
+            # kill, not terminate: the warm-up installs Snakemake's SIGTERM handler,
+            # which a busy warm-up never runs. Forked children are in their own
+            # sessions and finish on their own.
             with contextlib.suppress(ProcessLookupError):
-                self._proc.terminate()
+                self._proc.kill()
             await self._proc.wait()
         if self._reader is not None:
             self._reader.cancel()
