@@ -26,6 +26,9 @@ def compare(n: int, warm_up: int, service_settings: dict[str, Any], baseline_scr
     its own time per line it reads), then print both medians and their ratio."""
     images = build_images()
     live = make_service(images, **service_settings)
+    deadline = time.time() + 180  # the warm Snakemake warms up in the background
+    while "warm Snakemake ready" not in live.log() and time.time() < deadline:
+        time.sleep(0.5)
     baseline = subprocess.Popen(
         ["runuser", "-u", WS_USER, "--", "/usr/bin/python3", "-c", baseline_script,
          str(images["singularity"])], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -21,10 +22,12 @@ from service.core.store import Store
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import load_state, save_state
-from service.runs.state import NOK, RunState, ended
+from service.runs.state import NOK, ExitRecords, RunState, ended, ended_jobs
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
+WATCH_S = 0.05  # how often the live runs' status/ folders are looked at (no Slurm query)
+FOLLOW_UP_S = 0.05  # first re-query after a run's status/ changed (then doubling)
 
 
 class Poller:
@@ -37,6 +40,9 @@ class Poller:
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
         self._wake = asyncio.Event()
+        # status/ of each live run at the last look: mtime, number of exit records
+        self._seen: dict[str, tuple[int | None, int]] = {}
+        self._minute_start, self._rounds = time.monotonic(), 0
         self._saved = asyncio.Event()  # set, then replaced, on every save: see changed()
 
     # ---- the view ----------------------------------------------------------------------
@@ -63,6 +69,10 @@ class Poller:
     def state_of(self, key: str) -> RunState | None:
         return self.view.get(key)
 
+    def unsubmitted(self) -> list[str]:
+        """Live runs without job ids: their submission was cut off by a restart."""
+        return [k for k, s in self._live().items() if not s.job_ids]
+
     def changed(self) -> asyncio.Event:
         """An event set at the next save of any run's state (for waiting state calls)."""
         return self._saved
@@ -76,55 +86,128 @@ class Poller:
 
     # ---- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
+        """Ask Slurm at `interval` (fast while runs are young, slower as they age),
+        and in between watch the live runs' status/ folders, which costs Slurm
+        nothing: a new exit record there means a job's command is over, so Slurm
+        is asked at once (at most every WATCH_S) instead of at the next round."""
         interval = self.config.poll_min_s
+        next_query = 0.0
+        ending: set[str] = set()  # runs whose status/ changed: their end may be near
+        follow_up = FOLLOW_UP_S
         while True:
             live = self._live()
             if not live:
                 self._wake.clear()
                 await self._wake.wait()
                 interval = self.config.poll_min_s
+                next_query = 0.0
                 continue
-            try:
-                await self.poll_once()
-            except Exception:
-                log.exception("poll round failed")
-            now = time.time()
-            young = any(now - self._since.get(k, now) < YOUNG_S for k in self._live())
-            interval = (self.config.poll_min_s if young
-                        else min(interval * 1.5, self.config.poll_max_s))
+            news = await asyncio.to_thread(self._news, live)
+            if news:
+                ending |= news
+                follow_up = FOLLOW_UP_S
+            if news or time.monotonic() >= next_query:
+                try:
+                    await self.poll_once()
+                except Exception:
+                    log.exception("poll round failed")
+                wall = time.time()
+                young = any(wall - self._since.get(k, wall) < YOUNG_S for k in self._live())
+                interval = (self.config.poll_min_s if young
+                            else min(interval * 1.5, self.config.poll_max_s))
+                next_query = time.monotonic() + interval
+                # A job whose command has ended is COMPLETED in Slurm a moment
+                # later: ask again soon, less and less often, while it is not.
+                ending &= set(self._live())
+                if ending:
+                    next_query = min(next_query, time.monotonic() + follow_up)
+                    follow_up *= 2
+                    if follow_up > self.config.poll_max_s:
+                        ending.clear()
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.wait_for(self._wake.wait(),
+                                       min(WATCH_S, max(0.0, next_query - time.monotonic())))
+
+    def _news(self, live: dict[str, RunState]) -> set[str]:
+        """The live runs with a new exit record in status/ since the last look: a
+        job's command has ended. A stat per run; the folder is listed only when
+        its mtime moved (the jobs list being written is no news)."""
+        news = set()
+        for key in live:
+            status = self.runs_dir / key / "status"
+            try:
+                mtime = os.stat(status).st_mtime_ns
+                if self._seen.get(key, (None, 0))[0] == mtime:
+                    continue
+                exits = sum(1 for e in os.scandir(status)
+                            if e.name.endswith(".exit") and e.name != "snakemake.exit")
+            except OSError:
+                continue
+            if key in self._seen and exits > self._seen[key][1]:
+                news.add(key)
+            self._seen[key] = (mtime, exits)
+        return news
 
     async def poll_once(self) -> None:
-        live = {k: s for k, s in self._live().items() if s.job_id is not None}
+        live = {k: s for k, s in self._live().items() if s.job_ids}
         if not live:
             return
-        known = await self.source.states({s.job_id for s in live.values()
-                                          if s.job_id is not None})
+        self._count_round(len(live))
+        known = await self.source.states({j for s in live.values() for j in s.job_ids})
+        # The exit records of the runs whose end is in sight, read off the event
+        # loop (a run folder's files are read with care, but a disk can be slow).
+        wanted = [key for key, state in live.items()
+                  if any(known.get(j) is None or known[j].final for j in state.job_ids)]
+        records = await asyncio.to_thread(self._read_records, wanted)
         for key, state in live.items():
-            assert state.job_id is not None
-            self._update(key, state, known.get(state.job_id))
+            self._update(key, state, {j: known[j] for j in state.job_ids if j in known},
+                         records.get(key))
 
-    def _update(self, key: str, state: RunState, info: slurm.JobInfo | None) -> None:
-        folder = RunFolder(self.runs_dir / key)
-        if info is not None and info.final:
-            new = ended(state, info.state, read_exit_records(folder))
-        elif info is not None:
-            if info.state == state.latest_state:
+    def _count_round(self, live: int) -> None:
+        """One line a minute: how often Slurm was asked, for admins and benchmarks."""
+        now = time.monotonic()
+        if now - self._minute_start >= 60:
+            if self._rounds:
+                log.info("poller: %d status rounds in %.0f s (%d live runs)", self._rounds,
+                         now - self._minute_start, live)
+            self._minute_start, self._rounds = now, 0
+        self._rounds += 1
+
+    def _read_records(self, keys: list[str]) -> dict[str, ExitRecords]:
+        return {key: read_exit_records(RunFolder(self.runs_dir / key)) for key in keys}
+
+    def _update(self, key: str, state: RunState, infos: dict[int, slurm.JobInfo],
+                records: ExitRecords | None) -> None:
+        records = records or ExitRecords(snakemake=None, command=None, modules_failed=False)
+        jobs = state.job_ids
+        if len(infos) == len(jobs) and all(i.final for i in infos.values()):
+            states = {j: i.state for j, i in infos.items()}
+            new = (ended_jobs(state, states, records) if state.jobs
+                   else ended(state, states[jobs[0]], records))
+        elif infos:
+            going = [infos[j].state for j in jobs if j in infos and not infos[j].final]
+            latest = going[0] if going else state.latest_state
+            if latest == state.latest_state:
                 return
-            new = state.moved_to(latest_state=info.state)
+            new = state.moved_to(latest_state=latest)
         else:
-            # Slurm knows nothing (slurmdbd down, job long gone): the folder decides.
-            records = read_exit_records(folder)
-            if records.snakemake is not None:
-                guess = "COMPLETED" if records.snakemake == 0 else "FAILED"
-                new = ended(state, guess, records)
-            elif time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
-                new = ended(state, "UNKNOWN", records)
-            else:
+            # Slurm knows nothing (slurmdbd down, jobs long gone): status/ decides.
+            guessed = self._from_records(key, state, records)
+            if guessed is None:
                 return
+            new = guessed
         self.save(key, new)
+
+    def _from_records(self, key: str, state: RunState, records: ExitRecords) -> RunState | None:
+        if state.jobs and records.jobs and all(j.exit is not None for j in records.jobs):
+            return ended_jobs(state, {j.slurm_id: "COMPLETED" if j.exit == 0 else "FAILED"
+                                      for j in records.jobs}, records)
+        if not state.jobs and records.snakemake is not None:
+            return ended(state, "COMPLETED" if records.snakemake == 0 else "FAILED", records)
+        if time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
+            return ended(state, "UNKNOWN", records)
+        return None
 
     def save(self, key: str, state: RunState) -> None:
         save_state(RunFolder(self.runs_dir / key), state)
@@ -136,6 +219,7 @@ class Poller:
             # so it does not grow with every run the service ever had.
             del self.view[key]
             self._since.pop(key, None)
+            self._seen.pop(key, None)
             self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)

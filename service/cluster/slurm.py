@@ -9,6 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.runs.workflow import JOB_ENVIRONMENT, job_export
+
 # A job's state words, as squeue (%T) and sacct print them, Slurm 22.05 to 25.x.
 # Final: the job is over for good. REQUEUED, REQUEUE_HOLD, REQUEUE_FED,
 # RESV_DEL_HOLD, SUSPENDED, STOPPED, COMPLETING, CONFIGURING, RESIZING, SIGNALING,
@@ -28,16 +30,6 @@ class JobInfo:
         return self.state in FINAL_STATES
 
 
-# The whole environment of a job (besides what Slurm itself sets: SLURM_*, HOME,
-# USER...): never the service's own, which holds its configuration and whatever
-# its account's login left there. job.sh names Snakemake by its full path and
-# sources Lmod itself; Snakemake finds apptainer and bash on PATH.
-JOB_ENVIRONMENT: tuple[tuple[str, str], ...] = (
-    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-    ("LANG", "C.UTF-8"),
-)
-
-
 @dataclass(frozen=True)
 class SbatchJob:
     script: Path
@@ -54,18 +46,10 @@ class SbatchJob:
 def sbatch_command(job: SbatchJob, sbatch: str = "sbatch") -> list[str]:
     argv = [sbatch, "--parsable", f"--job-name={job.job_name}", f"--chdir={job.chdir}",
             f"--output={job.output}", f"--time={job.time_min}", f"--mem={job.mem_mb}M",
-            f"--cpus-per-task={job.cpus}", _export(job.environment)]
+            f"--cpus-per-task={job.cpus}", "--export=" + job_export(job.environment)]
     argv += [f"--{option}={value}" for option, value in job.extra]
     argv.append(str(job.script))
     return argv
-
-
-def _export(environment: tuple[tuple[str, str], ...]) -> str:
-    """--export naming every variable (no ALL): the job gets these and nothing of
-    sbatch's own environment. Slurm splits the list on commas."""
-    if any("," in name + value or "=" in name for name, value in environment):
-        raise ValueError("job environment values may not contain commas")
-    return "--export=" + (",".join(f"{n}={v}" for n, v in environment) or "NIL")
 
 
 def parse_sbatch(stdout: str) -> int:

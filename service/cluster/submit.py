@@ -1,24 +1,76 @@
 """How a prepared run folder reaches Slurm: the one swappable piece.
 
-Today: one `sbatch` of the run's job.sh, Snakemake running inside the
-allocation. A later submitter (Snakemake kept warm on the login node with an
-executor plugin of ws's own) only has to honour the same interface."""
+`WorkflowSubmitter` (the service's): the run's workflow is run by a Snakemake
+kept warm on the login node (a forked child per run) with the Slurm profile,
+ws's executor (plugin/) and --immediate-submit: each rule becomes one Slurm job
+running the rule's own command in its container (no Snakemake in the job),
+chained with afterok, and the child exits as soon as they are all in Slurm.
+Its executor lists the jobs in status/jobs.json.
+
+`SbatchSubmitter`: one sbatch of one script (the Slurm adapter's own tests)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from typing import Protocol
+
+from snakemake_executor_plugin_ws import records
 
 from service.cluster import slurm
 from service.core.errors import ClusterUnavailable
+from service.runs.exits import read_exit_records
+from service.runs.folder import RunFolder
+from service.runs.state import ExitRecords
 
 log = logging.getLogger(__name__)
 
 
+class SubmissionFailed(Exception):
+    """The run's jobs did not all reach Slurm; the message says why."""
+
+
 class Submitter(Protocol):
-    async def submit(self, job: slurm.SbatchJob) -> int:
-        """Submit and return the Slurm job id; ClusterUnavailable if Slurm refuses."""
+    async def submit(self, folder: RunFolder) -> tuple[int, ...]:
+        """Put the run's jobs into Slurm; their ids, in the workflow's order.
+        SubmissionFailed (with Slurm's words) if they are not all there."""
         ...
+
+
+class WorkflowForker(Protocol):
+    async def fork_workflow(self, folder: Path, args: Sequence[str]
+                            ) -> tuple[int, Awaitable[int]]:
+        ...
+
+
+def immediate_submit_args(profile_dir: Path, targets: Sequence[str]) -> list[str]:
+    # The run's final outputs as targets: `rule all` is a local rule, which
+    # --immediate-submit skips, after waiting for it about a second.
+    return ["--profile", str(profile_dir), "--immediate-submit", "--notemp", *targets]
+
+
+class WorkflowSubmitter:
+    def __init__(self, forker: WorkflowForker, profile_dir: Path,
+                 targets: Sequence[str] = ("work/stdout.txt",)) -> None:
+        self.forker = forker
+        self.args = immediate_submit_args(profile_dir, targets)
+
+    async def submit(self, folder: RunFolder) -> tuple[int, ...]:
+        _, exited = await self.forker.fork_workflow(folder.path, self.args)
+        code = await exited
+        error, exits = await asyncio.to_thread(_submission_records, folder)
+        job_ids = tuple(job.slurm_id for job in exits.jobs)
+        if code != 0 or error or not job_ids:
+            raise SubmissionFailed(error or f"Snakemake exited with status {code} before "
+                                   "its jobs were all in Slurm (see logs/snakemake.log)")
+        return job_ids
+
+
+def _submission_records(folder: RunFolder) -> tuple[str, ExitRecords]:
+    error = records.read_text(str(folder.status / records.SUBMISSION_ERROR))
+    return error, read_exit_records(folder)
 
 
 class SbatchSubmitter:

@@ -13,7 +13,9 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
 
 from service.core.config import LocalRunConfig
 from service.core.errors import Busy
@@ -32,19 +34,33 @@ class LocalRunner:
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self._waiting = 0
         self.warm: WarmSnakemake | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._warming: WarmSnakemake | None = None
 
     async def start(self) -> None:
-        if not self.config.warm_snakemake:
-            return
-        warm = WarmSnakemake()
+        """Start the warm Snakemake in the background: its warm-up runs a whole
+        workflow (seconds on a busy node), and the service answers meanwhile
+        (runs started before it is ready start Snakemake cold)."""
+        if self.config.warm_snakemake:
+            self._starting = asyncio.create_task(self._start_warm())
+
+    async def _start_warm(self) -> None:
+        warm = self._warming = WarmSnakemake()
         try:
             await warm.start()
         except (OSError, WarmSnakemakeGone) as e:
-            log.warning("warm Snakemake unavailable, local runs use job.sh: %s", e)
+            log.warning("warm Snakemake unavailable, Snakemake starts cold per run: %s", e)
             return
         self.warm = warm
+        log.info("warm Snakemake ready")
 
     async def stop(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+            if self._warming is not None:  # stopped while warming up: no orphan
+                await self._warming.stop()
         if self.warm is not None:
             await self.warm.stop()
 
@@ -68,7 +84,7 @@ class LocalRunner:
                       limits: LocalLimits) -> tuple[int, Awaitable[int]]:
         if self.warm is not None and self.warm.alive:
             with contextlib.suppress(WarmSnakemakeGone):
-                return await self.warm.fork(folder.path, rlimits(limits))
+                return await self.warm.fork(folder.path, rlimits=rlimits(limits))
         # Own session, so a time-out kills Snakemake and the container with it;
         # prlimit sets the bounds and execs bash (no preexec_fn: we have threads).
         proc = await asyncio.create_subprocess_exec(
@@ -76,6 +92,22 @@ class LocalRunner:
             cwd=folder.path, start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
+        return proc.pid, proc.wait()
+
+    async def fork_workflow(self, folder: Path, args: Sequence[str]
+                            ) -> tuple[int, Awaitable[int]]:
+        """Snakemake with these arguments in a run folder, from the warm process
+        (else started cold), not bounded by the local slots: cluster runs' workflows,
+        whose Snakemake only submits their jobs and exits."""
+        if self.warm is not None and self.warm.alive:
+            with contextlib.suppress(WarmSnakemakeGone):
+                return await self.warm.fork(folder, args)
+        proc = await asyncio.create_subprocess_exec(
+            # No start_new_session: the child makes its own session (setsid), which
+            # fails for a process that already leads one.
+            sys.executable, "-m", "service.local.warm_snakemake", "--once", str(folder),
+            *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return proc.pid, proc.wait()
 
     async def _execute(self, folder: RunFolder, state: RunState,
@@ -87,13 +119,16 @@ class LocalRunner:
         except TimeoutError:
             _kill_group(pid)
             await waiting
-            return ended(state, "TIMEOUT", read_exit_records(folder)).moved_to(
+            records = await asyncio.to_thread(read_exit_records, folder)
+            return ended(state, "TIMEOUT", records).moved_to(
                 cause=f"the run reached the time limit of local runs "
                       f"({self.config.time_limit_s:g} s)")
         except asyncio.CancelledError:
             _kill_group(pid)
             raise
-        return ended(state, "COMPLETED" if code == 0 else "FAILED", read_exit_records(folder))
+        # Off the event loop: status/ is read with care, but a disk can be slow.
+        records = await asyncio.to_thread(read_exit_records, folder)
+        return ended(state, "COMPLETED" if code == 0 else "FAILED", records)
 
 
 def _kill_group(pid: int) -> None:

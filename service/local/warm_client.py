@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ class WarmSnakemake:
         assert self._proc is not None and self._proc.stdout is not None
         while line := await self._proc.stdout.readline():
             message = json.loads(line)
+            if "cpu_s" in message:
+                log.info("Snakemake child %s: exit %s, %.3f s CPU, peak RSS %d kB",
+                         message["pid"], message["exit"], message["cpu_s"],
+                         message["maxrss_kb"])
             if "id" in message:
                 self._forked.pop(message["id"]).set_result(message["pid"])
             elif message["pid"] in self._ended:
@@ -55,17 +60,22 @@ class WarmSnakemake:
             if not future.done():
                 future.set_exception(WarmSnakemakeGone("warm Snakemake ended"))
 
-    async def fork(self, folder: Path, rlimits: list[tuple[int, int, int]] | None = None
+    async def fork(self, folder: Path, args: Sequence[str] | None = None,
+                   rlimits: list[tuple[int, int, int]] | None = None
                    ) -> tuple[int, asyncio.Future[int]]:
-        """Start a run's workflow under `rlimits` ((resource, soft, hard), set in the
-        child); returns the child's pid and a future of its exit."""
+        """Start a run's workflow (Snakemake `args`, else the run's own), under
+        `rlimits` ((resource, soft, hard), set in the child); returns the child's pid
+        and a future of its exit."""
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise WarmSnakemakeGone("warm Snakemake is not running")
         self._next_id += 1
         forked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forked[self._next_id] = forked
-        self._proc.stdin.write(json.dumps({"id": self._next_id, "folder": str(folder),
-                                           "rlimits": rlimits or []}).encode() + b"\n")
+        message: dict[str, object] = {"id": self._next_id, "folder": str(folder),
+                                      "rlimits": rlimits or []}
+        if args is not None:
+            message["args"] = list(args)
+        self._proc.stdin.write(json.dumps(message).encode() + b"\n")
         await self._proc.stdin.drain()
         pid = await forked
         ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -78,8 +88,11 @@ class WarmSnakemake:
     async def stop(self) -> None:
         if self._proc is not None and self._proc.stdin is not None:
             self._proc.stdin.close()
+            # kill, not terminate: the warm-up installs Snakemake's SIGTERM handler,
+            # which a busy warm-up never runs. Forked children are in their own
+            # sessions and finish on their own.
             with contextlib.suppress(ProcessLookupError):
-                self._proc.terminate()
+                self._proc.kill()
             await self._proc.wait()
         if self._reader is not None:
             self._reader.cancel()

@@ -5,11 +5,14 @@ CLUSTER-NOTES) is paid once here; each run is a forked child that runs the
 run folder's workflow as `snakemake --snakefile Snakefile` would, and records
 its exit status like job.sh does.
 
-Protocol (JSON lines): the service writes {"id": N, "folder": PATH, "rlimits":
-[[RESOURCE, SOFT, HARD], ...]} on stdin (the child sets those bounds first);
+Protocol (JSON lines): the service writes {"id": N, "folder": PATH, "args": [...],
+"rlimits": [[RESOURCE, SOFT, HARD], ...]} on stdin (args: Snakemake's, after
+`--snakefile Snakefile`; by default the run's jobs run here through ws's
+executor; cluster runs ask for the Slurm profile and --immediate-submit, so
+their child exits once the jobs are in Slurm; the child sets the rlimits first);
 this process answers {"id": N, "pid": PID} once the child is forked and
-{"pid": PID, "exit": CODE} when it has ended. It stays single-threaded, so
-forking is safe."""
+{"pid": PID, "exit": CODE, "cpu_s": S, "maxrss_kb": KB} when it has ended.
+It stays single-threaded, so forking is safe."""
 
 from __future__ import annotations
 
@@ -25,13 +28,17 @@ import tempfile
 import traceback
 from typing import Any, NoReturn
 
+from service.runs.workflow import RUN_HERE
+
 # Run once by the warm process itself: it goes through everything a real run
 # does (parsing, schema validation, DAG, scheduling, local execution) but the
 # container, so the imports and caches it fills are there for every child.
+# The schema is a file, as in the real workflow: validate() with a dict schema
+# raises SourceFileError in Snakemake 9.27, which stopped the warm-up at parsing.
 WARM_UP_SNAKEFILE = """
 from snakemake.utils import validate
 config["n"] = 1
-validate(config, {"type": "object", "properties": {"n": {"type": "integer"}}})
+validate(config, "schema.yaml")
 rule all:
     default_target: True
     input: "out.txt"
@@ -41,6 +48,8 @@ rule step:
     params: cmd=lambda wildcards: "true"
     shell: "bash -c {params.cmd:q} > {output} 2> {log}"
 """
+WARM_UP_SCHEMA = ('$schema: "https://json-schema.org/draft/2020-12/schema"\n'
+                  "type: object\nproperties:\n  n:\n    type: integer\n")
 
 
 def warm_up() -> None:
@@ -73,23 +82,29 @@ def warm_up() -> None:
         singularity.check()
         singularity.checked = True
 
+    warmed = False
     saved = os.dup(1), os.dup(2)
     folder = tempfile.mkdtemp(prefix="ws-warm-up-")
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         with open(os.path.join(folder, "Snakefile"), "w") as f:
             f.write(WARM_UP_SNAKEFILE)
+        with open(os.path.join(folder, "schema.yaml"), "w") as f:
+            f.write(WARM_UP_SCHEMA)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         with contextlib.suppress(SystemExit):
             cli.main(["--snakefile", os.path.join(folder, "Snakefile"), "--directory", folder,
-                      "--cores", "1", "--quiet", "all"])
+                      "--cores", "1", "--quiet", *RUN_HERE, "all"])
+        warmed = os.path.exists(os.path.join(folder, "out.txt"))
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         for fd in (*saved, devnull):
             os.close(fd)
         shutil.rmtree(folder, ignore_errors=True)
+    if not warmed:  # say so: a silent failure here is what hid the SourceFileError
+        print("warm-up workflow did not run to its end", file=sys.stderr)
 
 
 def _record(name: str, value: int) -> None:
@@ -99,11 +114,12 @@ def _record(name: str, value: int) -> None:
     os.replace(tmp, f"status/{name}")
 
 
-def run_child(folder: str, rlimits: list[list[int]]) -> NoReturn:
+def run_child(folder: str, args: list[str], rlimits: list[list[int]] | None = None
+              ) -> NoReturn:
     rc = 1
     try:
         os.setsid()  # its own group: a time-out kills it and the container at once
-        for which, soft, hard in rlimits:  # inherited by the container and the command
+        for which, soft, hard in rlimits or ():  # inherited by the container and command
             resource.setrlimit(which, (soft, hard))
         os.chdir(folder)
         # Snakemake's temporary folder (its source cache among others) goes in the
@@ -118,8 +134,9 @@ def run_child(folder: str, rlimits: list[list[int]]) -> NoReturn:
         sys.stdout = os.fdopen(1, "w", buffering=1)
         sys.stderr = os.fdopen(2, "w", buffering=1)
         import snakemake.cli
+
         try:
-            snakemake.cli.main(["--snakefile", "Snakefile"])
+            snakemake.cli.main(["--snakefile", "Snakefile", *args])
             rc = 0
         except SystemExit as e:
             rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -158,12 +175,15 @@ def serve() -> None:
             os.read(wake_r, 4096)
             while True:
                 try:
-                    pid, status = os.waitpid(-1, os.WNOHANG)
+                    pid, status, usage = os.wait4(-1, os.WNOHANG)
                 except ChildProcessError:
                     break
                 if pid == 0:
                     break
-                _say({"pid": pid, "exit": os.waitstatus_to_exitcode(status)})
+                # What the child cost the login node (benchmarks read it in the log).
+                _say({"pid": pid, "exit": os.waitstatus_to_exitcode(status),
+                      "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                      "maxrss_kb": usage.ru_maxrss})
         if 0 in readable:
             data = os.read(0, 65536)
             if not data:
@@ -178,9 +198,13 @@ def serve() -> None:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
-                    run_child(request["folder"], request.get("rlimits", []))
+                    run_child(request["folder"],
+                              [str(a) for a in request.get("args", RUN_HERE)],
+                              request.get("rlimits", []))
                 _say({"id": request["id"], "pid": pid})
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--once"]:  # no warm process: one run, Snakemake started cold
+        run_child(sys.argv[2], sys.argv[3:])
     serve()

@@ -1,21 +1,49 @@
-"""Read the exit records a run's job left in its folder."""
+"""Read the exit records a run left in its status/ folder.
+
+They are written outside the container (by job.sh, the warm Snakemake child and
+the job scripts of ws's executor), in status/, which the container never sees.
+Even so they are read as if hostile: never through a link, only regular files, a
+few bytes at most (snakemake_executor_plugin_ws.records), and never on the event
+loop (callers use asyncio.to_thread). Nothing under work/ is read to decide."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+
+from snakemake_executor_plugin_ws import records
 
 from service.runs.folder import RunFolder
-from service.runs.state import ExitRecords
+from service.runs.state import ExitRecords, JobExit
 
 
-def _int(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
+def _jobs(folder: RunFolder) -> tuple[JobExit, ...]:
+    jobs = []
+    listed = records.read_jobs(str(folder.status))
+    for jobid in sorted(listed, key=lambda j: int(j) if j.isdigit() else 0):
+        entry = listed[jobid]
+        if not isinstance(entry, dict) or not str(entry.get("slurm_id", "")).isdigit():
+            continue
+        # Only a plain name inside status/: the list says where, the folder decides.
+        name = os.path.basename(str(entry.get("exit", "")))
+        exit_status = records.read_exit(str(folder.status / name)) if name else None
+        jobs.append(JobExit(rule=str(entry.get("rule", "")), slurm_id=int(entry["slurm_id"]),
+                            exit=exit_status))
+    return tuple(jobs)
 
 
 def read_exit_records(folder: RunFolder) -> ExitRecords:
-    return ExitRecords(snakemake=_int(folder.snakemake_exit),
-                       command=_int(folder.command_exit),
-                       modules_failed=(folder.status / "modules.exit").exists())
+    jobs = _jobs(folder)
+    return ExitRecords(snakemake=records.read_exit(str(folder.snakemake_exit)),
+                       command=command_exit(jobs),
+                       modules_failed=os.path.lexists(folder.status / "modules.exit"),
+                       jobs=jobs)
+
+
+def command_exit(jobs: tuple[JobExit, ...]) -> int | None:
+    """The first failing command's status; 0 when every job's command exited 0."""
+    for job in jobs:
+        if job.exit not in (None, 0):
+            return job.exit
+    if jobs and all(job.exit == 0 for job in jobs):
+        return 0
+    return None

@@ -6,8 +6,10 @@ A run folder is the record of truth of a run:
         request.json      who asked what (RunRequest, owner, software, number)
         state.json        the latest known state (written atomically)
         Snakefile, rules/, schemas/, config.yaml, profiles/default/   the workflow
-        job.sh            what Slurm (or the local runner) executes
-        status/           exit records written by job.sh
+        job.sh            runs the whole workflow where it is (local fallback)
+        prologue.sh       module loads, sourced by each job script (when asked)
+        status/           job scripts, jobs.json (Snakemake job -> Slurm id) and
+                          exit records, written outside the container
         logs/             Snakemake's and Slurm's logs
         work/             the user's files, stdout.txt, stderr.txt: the only
                           folder the container sees
@@ -71,10 +73,6 @@ class RunFolder:
         return self.work / "stdout.txt"
 
     @property
-    def command_exit(self) -> Path:
-        return self.work / ".command_exit"
-
-    @property
     def snakemake_exit(self) -> Path:
         return self.status / "snakemake.exit"
 
@@ -118,8 +116,8 @@ def check_files_order(order: tuple[str, ...], files: list[UploadedFile]) -> None
                                [f"not in files_order: {n!r}" for n in unlisted])
 
 
-# Names the workflow itself keeps in work/: Snakemake's metadata (read by the
-# Snakemake on the host) and the command's exit record. No upload may plant them.
+# Names the workflow keeps for itself in work/: Snakemake's metadata (read by the
+# Snakemake on the host), and the name of the old exit record. No upload plants them.
 RESERVED = frozenset({".snakemake", ".command_exit"})
 
 

@@ -56,15 +56,17 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
-                                                resources.network),
+                                                record.jobname, resources.network),
                       durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
                                     module_paths=config.cluster.module_paths)
+    if record.request.module_list:
+        atomic.write_text(path / workflow.PROLOGUE,
+                          workflow.prologue_script(record.request, settings), durable=False)
     atomic.write_text(path / "job.sh",
-                      workflow.job_script(final, record.request, settings,
-                                          f"run {record.jobname}"), mode=0o755,
-                      durable=False)
+                      workflow.job_script(final, settings, f"run {record.jobname}"),
+                      mode=0o755, durable=False)
 
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,

@@ -31,6 +31,9 @@ class RunState:
     job_id: int | None = None
     cause: str = ""
     updated: float = 0.0
+    # Every Slurm job of the run's workflow (ws's executor: one per rule), in
+    # Snakemake's order; empty for a run whose one job is job_id.
+    jobs: tuple[int, ...] = ()
 
     @property
     def final(self) -> bool:
@@ -39,21 +42,38 @@ class RunState:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def job_ids(self) -> tuple[int, ...]:
+        return self.jobs or (() if self.job_id is None else (self.job_id,))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values["jobs"] = tuple(int(j) for j in values.get("jobs") or ())
+        return cls(**values)
 
     def moved_to(self, **changes: Any) -> RunState:
         return replace(self, updated=time.time(), **changes)
 
 
 @dataclass(frozen=True)
+class JobExit:
+    """One job of the run's workflow: its Slurm id (or pid, run here) and the exit
+    status its job script recorded for the command."""
+
+    rule: str
+    slurm_id: int
+    exit: int | None
+
+
+@dataclass(frozen=True)
 class ExitRecords:
-    """What the job script and the rule left in the run folder."""
+    """What the run's scripts left in status/ (never anything from work/)."""
 
     snakemake: int | None
-    command: int | None
+    command: int | None  # the first failing job's, 0 when all exited 0
     modules_failed: bool
+    jobs: tuple[JobExit, ...] = ()
 
 
 def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
@@ -79,3 +99,17 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
         return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state=slurm_state,
                               cause=cause)
     return state.moved_to(cr=OK, latest_cr=ENDED_OK, latest_state=slurm_state, cause="")
+
+
+def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecords) -> RunState:
+    """The one final state of a run of several jobs, all over: OK only when every
+    job is COMPLETED with its command exited 0; otherwise NOK with the cause of
+    the first job (in the workflow's order) that is not."""
+    if not records.jobs:
+        return ended(state, slurm_states.get(state.job_id or -1, "UNKNOWN"), records)
+    for job in records.jobs:
+        one = replace(records, command=job.exit, jobs=(job,))
+        end = ended(state, slurm_states.get(job.slurm_id, "UNKNOWN"), one)
+        if end.cr != OK:
+            return end
+    return ended(state, "COMPLETED", records)

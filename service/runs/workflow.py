@@ -81,10 +81,23 @@ def script_to_run(request: RunRequest) -> str | None:
     return None
 
 
+RESOURCE_OPTIONS = ("time", "mem", "cpus-per-task")
+
+
 def workflow_config(request: RunRequest, image: str, resources: Resources) -> dict[str, Any]:
+    extra = [f"--{k}={v}" for k, v in request.sbatch if k not in RESOURCE_OPTIONS]
     return {"image": image, "cmd": effective_command(request),
             "runtime_min": resources.runtime_min, "mem_mb": resources.mem_mb,
-            "cpus": resources.cpus}
+            "cpus": resources.cpus, "slurm_extra": " ".join(literal(w) for w in extra)}
+
+
+def literal(word: str) -> str:
+    """`word` as shell text that stays `word` through Snakemake's reading of a
+    profile, which expands `$NAME` and `${NAME}` from its own environment
+    (os.path.expandvars) before any shell sees it: each `$` becomes `"$"`,
+    which that expansion leaves alone and bash reads as a plain `$`."""
+    quoted = shlex.quote(word)
+    return quoted.replace("$", "'\"$\"'") if quoted.startswith("'") else quoted
 
 
 # The run's work folder as the shell that Snakemake starts from the run folder
@@ -99,7 +112,7 @@ def apptainer_args(request: RunRequest, network: bool = True) -> str:
     """The Apptainer options of a run, as shell text (Snakemake puts them in the
     command line it runs). Snakemake passes `--home <run folder>` first; this
     later --home wins, so work/ is the one host folder the container sees."""
-    q = shlex.quote
+    q = literal
     words = [*ISOLATION, *(() if network else NO_NETWORK), "--home", WORK,
              *(q(o) for o in request.singularity_options)]
     for b in request.binds:
@@ -108,7 +121,26 @@ def apptainer_args(request: RunRequest, network: bool = True) -> str:
     return " ".join(words)
 
 
-def workflow_profile(request: RunRequest, cores: int, network: bool = True) -> str:
+# The whole environment of a job (besides what Slurm itself sets: SLURM_*, HOME,
+# USER...): never the service's own, which holds its configuration and whatever
+# its account's login left there. Job scripts source Lmod by its full path and
+# find apptainer and bash on PATH.
+JOB_ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+    ("LANG", "C.UTF-8"),
+)
+
+
+def job_export(environment: tuple[tuple[str, str], ...] = JOB_ENVIRONMENT) -> str:
+    """sbatch's --export value naming every variable (no ALL): the job gets these
+    and nothing of the submitting process's environment. Slurm splits it on commas."""
+    if any("," in name + value or "=" in name for name, value in environment):
+        raise ValueError("job environment values may not contain commas")
+    return ",".join(f"{n}={v}" for n, v in environment) or "NIL"
+
+
+def workflow_profile(request: RunRequest, cores: int, job_name: str,
+                     network: bool = True) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
     Snakefile, so the job and a power user's rerun both use these settings."""
     data = {
@@ -125,36 +157,56 @@ def workflow_profile(request: RunRequest, cores: int, network: bool = True) -> s
         "shared-fs-usage": ["input-output", "persistence", "software-deployment",
                             "software-deployment-cache", "sources",
                             "storage-local-copies"],
+        # ws's executor (plugin/, named in profiles/slurm): job scripts, Slurm ids
+        # and the commands' exit records go to status/, which the container never
+        # sees; every job of the run carries the run's name.
+        "ws-status-dir": "status",
+        "ws-job-name": job_name,
+        "ws-export": job_export(),
     }
+    if request.module_list:
+        data["ws-prologue"] = PROLOGUE
     return "# ws: settings of this run (generated)\n" + yaml.safe_dump(data, sort_keys=False)
 
 
-def job_script(folder: Path, request: RunRequest, settings: JobSettings, title: str) -> str:
-    """The batch script: load modules, run Snakemake, record its exit status.
-    The body is in braces so bash reads it whole before running any of it."""
+# How a run's Snakemake runs its jobs on the machine it is on (job.sh in the
+# allocation, local runs): through ws's executor too, so that the same job script
+# wraps the container and records the command's exit status outside of it.
+RUN_HERE = ("--executor", "ws", "--ws-run-here", "--jobs", "1")
+PROLOGUE = "prologue.sh"
+
+
+def prologue_script(request: RunRequest, settings: JobSettings) -> str:
+    """Sourced by each job script of the run before its command: the modules."""
+    q = shlex.quote
+    return "\n".join([
+        "# ws: sourced by each job script of the run before its command (generated)",
+        f"source {q(str(settings.lmod_init))} || return 91",
+        *(f"module use {q(p)}" for p in settings.module_paths),
+        f"if ! module load {' '.join(q(m) for m in request.module_list)}"
+        " > logs/modules.log 2>&1; then",
+        "  printf '1\\n' > status/.modules.exit.tmp && mv -f status/.modules.exit.tmp "
+        "status/modules.exit",
+        "  echo 'module load failed: see logs/modules.log' >&2",
+        "  return 92",
+        "fi",
+    ]) + "\n"
+
+
+def job_script(folder: Path, settings: JobSettings, title: str) -> str:
+    """The script that runs the whole workflow where it is, and records Snakemake's
+    exit status. The body is in braces so bash reads it whole before running it."""
     q = shlex.quote
     lines = [
         "#!/bin/bash",
-        f"# ws {title}: generated by the service. Slurm runs it (cluster runs) or",
-        "# the service does (local runs). Snakemake's log: logs/snakemake.log",
+        f"# ws {title}: generated by the service, which runs it (local runs without",
+        "# the warm Snakemake); Slurm could too. Snakemake's log: logs/snakemake.log",
         "{",
         f"cd {q(str(folder))} || exit 90",
         'record() { printf \'%s\\n\' "$2" > "status/.$1.tmp" && mv "status/.$1.tmp" "status/$1"; }',
         'record started "$(date +%s)"',
-    ]
-    if request.module_list:
-        lines += [
-            f"source {q(str(settings.lmod_init))} || exit 91",
-            *(f"module use {q(p)}" for p in settings.module_paths),
-            f"if ! module load {' '.join(q(m) for m in request.module_list)}"
-            " > logs/modules.log 2>&1; then",
-            "  record modules.exit 1",
-            "  echo 'module load failed: see logs/modules.log' >&2",
-            "  exit 92",
-            "fi",
-        ]
-    lines += [
-        f"{q(str(settings.snakemake))} --snakefile Snakefile > logs/snakemake.log 2>&1",
+        f"{q(str(settings.snakemake))} --snakefile Snakefile {' '.join(RUN_HERE)} "
+        "> logs/snakemake.log 2>&1",
         "rc=$?",
         'record snakemake.exit "$rc"',
         'exit "$rc"',

@@ -12,7 +12,9 @@ from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
-from service.cluster.submit import SbatchSubmitter, Submitter
+from service.cluster.probe import ControllerProbe
+from service.cluster.submissions import Submissions
+from service.cluster.submit import Submitter, WorkflowSubmitter
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -36,7 +38,9 @@ from service.web.keys import (
     LOGIN_THROTTLE_KEY,
     MODULES_KEY,
     POLLER_KEY,
+    PROBE_KEY,
     STORE_KEY,
+    SUBMISSIONS_KEY,
     SUBMITTER_KEY,
     UPLOAD_GATE_KEY,
 )
@@ -67,6 +71,17 @@ async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cluster runs' submissions, behind their POSTs' answers (after the poller,
+    whose view they fill, and the warm Snakemake, which runs their workflows)."""
+    await app[PROBE_KEY].start()
+    submissions = Submissions(app[SUBMITTER_KEY], app[POLLER_KEY], app[CONFIG_KEY].runs_dir)
+    app[SUBMISSIONS_KEY] = submissions
+    submissions.resume_all()
+    yield
+    await submissions.stop()
+
+
 async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
     end_interrupted_local_runs(app[STORE_KEY], app[CONFIG_KEY].runs_dir)
     runner = app[LOCAL_RUNNER_KEY]
@@ -93,8 +108,11 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
     app[JWT_SECRET_KEY] = jwt_secret(config)
-    app[SUBMITTER_KEY] = submitter or SbatchSubmitter()
-    app[LOCAL_RUNNER_KEY] = LocalRunner(config.local)
+    runner = LocalRunner(config.local)
+    app[LOCAL_RUNNER_KEY] = runner
+    # Cluster runs' workflows run from the warm Snakemake too (ws's executor).
+    app[SUBMITTER_KEY] = submitter or WorkflowSubmitter(runner, config.cluster.profile_dir)
+    app[PROBE_KEY] = ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,
                                             config.auth.login_per_minute,
@@ -104,6 +122,7 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     app.cleanup_ctx.append(_retention_ctx)
     app[MODULES_KEY] = ModuleCatalogue.from_config(config.cluster)
     app.cleanup_ctx.append(_local_runner_ctx)
+    app.cleanup_ctx.append(_submissions_ctx)
     for module in HANDLER_MODULES:
         app.add_routes(module.routes.table)
     return app

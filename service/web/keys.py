@@ -7,6 +7,8 @@ from aiohttp import web
 from service.accounts.throttle import LoginThrottle
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
+from service.cluster.probe import ControllerProbe
+from service.cluster.submissions import Submissions
 from service.cluster.submit import Submitter
 from service.core.config import Config
 from service.core.store import Store
@@ -18,6 +20,8 @@ STORE_KEY = web.AppKey("store", Store)
 JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
 POLLER_KEY = web.AppKey("poller", Poller)
 SUBMITTER_KEY = web.AppKey("submitter", Submitter)
+SUBMISSIONS_KEY = web.AppKey("submissions", Submissions)
+PROBE_KEY = web.AppKey("probe", ControllerProbe)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)
 UPLOAD_GATE_KEY = web.AppKey("upload_gate", UploadGate)

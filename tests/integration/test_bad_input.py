@@ -386,7 +386,11 @@ def test_retention_deletes_old_runs_and_downloads(service_factory: Any) -> None:
         while (live.runs_dir / key).exists() and time.time() < deadline:
             time.sleep(0.5)
         assert not (live.runs_dir / key).exists()
-        time.sleep(1.5)  # the download's key has whole seconds: one more sweep
+        # The download is stored when the run has ended, a little after the run
+        # was created, and its key has whole seconds: wait for its own sweep.
+        deadline = time.time() + 30
+        while list((live.home / "downloads").iterdir()) and time.time() < deadline:
+            time.sleep(0.5)
         for url in (download, content):
             r = requests.get(url, timeout=30)
             assert r.status_code == 404 and r.json()["type"] == "not_found"

@@ -3,9 +3,12 @@ of live runs; Slurm output here is recorded output, parsed as the real thing."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 import pytest
+from snakemake_executor_plugin_ws import records
 
 from service.cluster import slurm
 from service.cluster.poller import Poller
@@ -13,6 +16,14 @@ from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.store import Store
 from service.runs.state import RunState
+
+
+def leave_records(folder: Path, snakemake: int, command: int) -> None:
+    """What job.sh, ws's executor and its job script leave in status/."""
+    (folder / "status" / "snakemake.exit").write_text(f"{snakemake}\n")
+    records.write_jobs(str(folder / "status"), {"1": {
+        "rule": "run_command", "slurm_id": "7", "exit": "status/run_command.1.exit"}})
+    (folder / "status" / "run_command.1.exit").write_text(f"{command}\n")
 
 
 def make_runs(tmp_path: Path, store: Store, poller: Poller, n: int) -> list[str]:
@@ -47,9 +58,8 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
 
     monkeypatch.setattr(slurm, "run", recorded)
     for i, key in enumerate(keys):
-        if i % 2 == 0:  # what job.sh and the rule leave behind
-            (tmp_path / "runs" / key / "status" / "snakemake.exit").write_text("0\n")
-            (tmp_path / "runs" / key / "work" / ".command_exit").write_text("0\n")
+        if i % 2 == 0:
+            leave_records(tmp_path / "runs" / key, 0, 0)
     await poller.poll_once()
     assert [c[0] for c in calls] == ["squeue"]
     finished = [k for i, k in enumerate(keys) if i % 2 == 0]
@@ -76,8 +86,7 @@ async def test_sacct_then_the_run_folder_when_squeue_forgot(
         return slurm.Completed(0, "100|TIMEOUT|0:0\n", "")
 
     monkeypatch.setattr(slurm, "run", recorded)
-    (tmp_path / "runs" / b / "status" / "snakemake.exit").write_text("1\n")
-    (tmp_path / "runs" / b / "work" / ".command_exit").write_text("2\n")
+    leave_records(tmp_path / "runs" / b, 1, 2)
     await poller.poll_once()
     assert calls == ["squeue", "sacct"]
     state_a = atomic.read_json(tmp_path / "runs" / a / "state.json")
@@ -95,3 +104,55 @@ async def test_reload_after_restart(tmp_path: Path) -> None:
     again.load()
     assert set(again.view) == set(keys)
     assert all(s.job_id is not None for s in again.view.values())
+
+
+@pytest.mark.parametrize("where", ["work/.command_exit", "status/run_command.1.exit",
+                                   "status/jobs.json", "status/snakemake.exit"])
+@pytest.mark.parametrize("what", ["dev-zero-link", "fifo"])
+async def test_a_hostile_record_neither_stalls_nor_decides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, what: str) -> None:
+    """issue 10: a command that leaves .command_exit (or, could it reach status/,
+    any record) as a link to /dev/zero or a FIFO once grew the service to 24 GB or
+    froze it for good. The poller must end the run, read nothing unbounded, and
+    take nothing from work/."""
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    (key,) = make_runs(tmp_path, store, poller, 1)
+    folder = tmp_path / "runs" / key
+    leave_records(folder, 0, 0)
+    (folder / "work" / ".command_exit").write_text("0\n")
+    target = folder / where
+    target.unlink()
+    if what == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/zero")
+
+    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        return slurm.Completed(0, "100|COMPLETED\n", "")
+
+    monkeypatch.setattr(slurm, "run", recorded)
+    await asyncio.wait_for(poller.poll_once(), 5)
+    state = atomic.read_json(folder / "state.json")
+    # A hostile work/.command_exit changes nothing; a damaged record in status/
+    # is no record: never OK on its word.
+    assert state["cr"] == ("OK" if where == "work/.command_exit" else "NOK"), state
+
+
+def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
+    """Between its Slurm rounds the poller looks at status/ (no Slurm query): a
+    job's exit record makes it ask Slurm at once; the jobs list does not."""
+    store = Store(tmp_path / "ws.sqlite3")
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    (key,) = make_runs(tmp_path, store, poller, 1)
+    status = tmp_path / "runs" / key / "status"
+    assert poller._news(poller.view) == set()  # first look
+    records.write_jobs(str(status), {"0": {"rule": "r", "slurm_id": "7",
+                                           "exit": "status/r.0.exit"}})
+    (status / "snakemake.exit").write_text("0\n")
+    os.utime(status, ns=(1, 1))  # a visible change, whatever the clock's resolution
+    assert poller._news(poller.view) == set()
+    (status / "r.0.exit").write_text("0\n")
+    os.utime(status, ns=(2, 2))
+    assert poller._news(poller.view) == {key}
+    assert poller._news(poller.view) == set()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.runs.state import ExitRecords, RunState, ended
+from service.runs.exits import command_exit
+from service.runs.state import ExitRecords, JobExit, RunState, ended, ended_jobs
 
 ALL_WELL = ExitRecords(snakemake=0, command=0, modules_failed=False)
 
@@ -50,3 +51,31 @@ def test_ok_needs_the_command_to_have_run() -> None:
     state = ended(RunState(), "COMPLETED", ExitRecords(snakemake=0, command=None,
                                                        modules_failed=False))
     assert state.cr == "NOK" and "did not run" in state.cause
+
+
+def jobs_records(*exits: int | None) -> ExitRecords:
+    jobs = tuple(JobExit(rule=f"r{i}", slurm_id=10 + i, exit=e) for i, e in enumerate(exits))
+    return ExitRecords(snakemake=0, command=command_exit(jobs), modules_failed=False,
+                       jobs=jobs)
+
+
+def test_several_jobs_ok_only_when_every_job_is() -> None:
+    run = RunState(job_id=10, jobs=(10, 11, 12))
+    all_done = {10: "COMPLETED", 11: "COMPLETED", 12: "COMPLETED"}
+    assert ended_jobs(run, all_done, jobs_records(0, 0, 0)).cr == "OK"
+    # The middle job failed: its dependant was cancelled, never ran.
+    state = ended_jobs(run, {10: "COMPLETED", 11: "FAILED", 12: "CANCELLED"},
+                       jobs_records(0, 3, None))
+    assert (state.cr, state.latest_state) == ("NOK", "FAILED")
+    assert "status 3" in state.cause
+    # Slurm says COMPLETED but a command's record is missing: never OK.
+    assert ended_jobs(run, all_done, jobs_records(0, None, 0)).cr == "NOK"
+    # A job Slurm killed, although its command had recorded 0.
+    state = ended_jobs(run, {**all_done, 12: "TIMEOUT"}, jobs_records(0, 0, 0))
+    assert (state.cr, state.latest_state) == ("NOK", "TIMEOUT")
+
+
+def test_state_with_jobs_round_trips() -> None:
+    state = RunState(job_id=10, jobs=(10, 11))
+    assert RunState.from_dict(state.to_dict()) == state
+    assert RunState.from_dict({"job_id": 7}).job_ids == (7,)

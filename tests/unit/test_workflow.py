@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from service.core.params import Params, UploadedFile
@@ -27,15 +29,34 @@ def settings() -> workflow.JobSettings:
                                 module_paths=("/mods dir",))
 
 
-def test_job_script_quotes_paths_and_modules() -> None:
-    req = request(cmd=NASTY, module_list=["hello/1.0", "gcc"])
-    text = workflow.job_script(Path("/runs/k k"), req, settings(), "run 1-ws-x")
+def test_job_script_quotes_paths() -> None:
+    text = workflow.job_script(Path("/runs/k k"), settings(), "run 1-ws-x")
     assert "cd '/runs/k k' || exit 90" in text
+    assert ("'/opt/ws venv/bin/snakemake' --snakefile Snakefile --executor ws --ws-run-here"
+            in text)
+    subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+def test_prologue_quotes_modules() -> None:
+    req = request(cmd=NASTY, module_list=["hello/1.0", "gcc"])
+    text = workflow.prologue_script(req, settings())
     assert "module use '/mods dir'" in text
     assert "module load hello/1.0 gcc" in text
-    assert "'/opt/ws venv/bin/snakemake' --snakefile Snakefile" in text
+    assert "return 92" in text
     assert NASTY not in text and "whoami" not in text  # the command is not in the script
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+@pytest.mark.parametrize("value", ["$HOME", "${HOME}", "a$", "$(id)", "~", "$$", "$HOME:${PATH}"])
+def test_user_values_survive_snakemakes_profile_reading(value: str) -> None:
+    """issue 10: Snakemake runs os.path.expandvars (and expanduser) over profile
+    values: `--env X=$HOME` reached the container with the service's $HOME."""
+    req = request(cmd="x", cmd_option=f"--env X={value}")
+    profile = yaml.safe_load(workflow.workflow_profile(req, 1, "1-ws-x"))
+    read = os.path.expanduser(os.path.expandvars(str(profile["apptainer-args"])))
+    words = subprocess.run(["bash", "-c", f"printf '%s\\n' {read}"], cwd="/",
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert words[words.index("--env") + 1] == f"X={value}"
 
 
 def test_command_goes_to_config_unchanged() -> None:
@@ -59,7 +80,7 @@ def test_uploaded_script_as_command() -> None:
 
 def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
     req = request(cmd="x", cmd_option="--bind 'my data':/data:ro --cleanenv --env 'A=$(id)'")
-    profile = yaml.safe_load(workflow.workflow_profile(req, 2))
+    profile = yaml.safe_load(workflow.workflow_profile(req, 2, "1-ws-x"))
     # Snakemake runs these options in a shell started in the run folder.
     words = subprocess.run(["bash", "-c", f"printf '%s\\n' {profile['apptainer-args']}"],
                            cwd="/", capture_output=True, text=True, check=True).stdout
@@ -74,7 +95,7 @@ def test_workflow_profile_isolates_and_binds_inside_the_run() -> None:
 def test_no_network_when_the_policy_says_so() -> None:
     req = request(cmd="x")
     assert "--net --network none" not in workflow.apptainer_args(req)
-    profile = yaml.safe_load(workflow.workflow_profile(req, 1, network=False))
+    profile = yaml.safe_load(workflow.workflow_profile(req, 1, "1-ws-x", network=False))
     assert profile["apptainer-args"].startswith(
         "--containall --no-mount bind-paths,hostfs,cwd --net --network none --home ")
 
@@ -90,3 +111,9 @@ def test_resources_from_profile_and_sbatch_list() -> None:
     assert defaults == workflow.Resources(10, 1000, 1)
     req = request(sbatch_list='["--time=1:00:00", "--mem=2G", "--cpus-per-task=2"]')
     assert workflow.resources_for(req, defaults) == workflow.Resources(60, 2048, 2)
+
+
+def test_jobs_get_only_the_named_environment() -> None:
+    profile = yaml.safe_load(workflow.workflow_profile(request(cmd="x"), 1, "1-ws-x"))
+    assert profile["ws-export"] == ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                                    "/sbin:/bin,LANG=C.UTF-8")

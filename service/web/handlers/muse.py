@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 
-from service.cluster import slurm
 from service.core.errors import NotFound, NotReady
 from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
@@ -26,7 +26,7 @@ from service.runs.state import OK, WAIT, RunState
 from service.web.auth import authenticate
 from service.web.files import send_file
 from service.web.formats import render, render_stdout
-from service.web.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY, SUBMITTER_KEY
+from service.web.keys import CONFIG_KEY, POLLER_KEY, PROBE_KEY, STORE_KEY, SUBMISSIONS_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
 from service.web.routing import Routes
@@ -52,23 +52,15 @@ async def post_run(request: web.Request) -> web.StreamResponse:
                        [f"this service runs on {config.cluster.identity!r}"])
     prepared = await start_run(request, "cluster")
     folder, record = prepared.folder, prepared.record
-    job = slurm.SbatchJob(
-        script=folder.job_script, job_name=record.jobname, chdir=folder.path,
-        output=folder.logs / "slurm-%j.out", time_min=prepared.resources.runtime_min,
-        mem_mb=prepared.resources.mem_mb, cpus=prepared.resources.cpus,
-        extra=tuple((k, v) for k, v in record.request.sbatch
-                    if k not in ("time", "mem", "cpus-per-task")))
     try:
-        job_id = await request.app[SUBMITTER_KEY].submit(job)
+        await request.app[PROBE_KEY].check()
     except BaseException:
-        # Nothing ran: no trace of the run is kept.
+        # Slurm is down: nothing will run, no trace of the run is kept.
         discard(request.app[STORE_KEY], folder)
         raise
-    poller = request.app[POLLER_KEY]
-    state = load_state(folder).moved_to(job_id=job_id)
-    poller.save(record.key, state)
-    poller.track(record.key, state)
-    log.info("run %s submitted as job %s", record.jobname, job_id)
+    # The folder is written: answer now, the jobs reach Slurm behind the answer.
+    request.app[SUBMISSIONS_KEY].start(record.key, RunState(updated=time.time()),
+                                       record.jobname)
     urls = _urls(request, record.name, record.key)
     body = {
         "msg": f"GET {urls['state']} request to get cluster job state, while waiting for "
@@ -97,6 +89,8 @@ async def find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState
         raise NotFound("unknown run key")
     if config.auth.require_owner_token and await authenticate(request, params) != record.owner:
         raise NotFound("unknown run key")
+    # A run whose jobs are being submitted: its state shows the job id once known.
+    await request.app[SUBMISSIONS_KEY].settled(record.key)
     state = request.app[POLLER_KEY].state_of(record.key) or load_state(folder)
     return folder, record, state, fmt
 

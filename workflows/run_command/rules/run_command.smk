@@ -1,8 +1,9 @@
 # The one step of a run: the user's command, in the software's container, in
 # the run's work/ folder (the container's home: see profiles/default).
 # The command text reaches bash only inside the container, quoted by `:q`.
-# Its exit status is kept in .command_exit before the rule fails on it, so the
-# report can tell a failing command from a failing workflow.
+# Its exit status is the container's: ws's executor (plugin/) records it in
+# status/, outside the container's reach, so nothing the command leaves in work/
+# decides anything.
 rule run_command:
     output:
         "work/stdout.txt",
@@ -17,7 +18,8 @@ rule run_command:
         runtime=config["runtime_min"],
         mem_mb=config["mem_mb"],
         cpus_per_task=config["cpus"],
+        # Further sbatch options of the run (validated by the service), for ws's executor.
+        slurm_extra=config["slurm_extra"],
     shell:
         # $HOME is the run's work/ folder in the container (--home, profiles/default).
-        'cd "$HOME" && rc=0; bash -c {params.cmd:q} > stdout.txt 2> stderr.txt '
-        "|| rc=$?; echo $rc > .command_exit; exit $rc"
+        'cd "$HOME" && bash -c {params.cmd:q} > stdout.txt 2> stderr.txt'

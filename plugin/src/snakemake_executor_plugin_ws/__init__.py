@@ -1,0 +1,246 @@
+"""ws's Snakemake executor: each job of a workflow becomes one Slurm batch job
+running the job's own shell command, wrapped in its container exactly as
+Snakemake's shell() would run it locally. No Snakemake starts inside the job.
+
+    snakemake --executor ws --jobs 10                       # waits, like any executor
+    snakemake --executor ws --immediate-submit --notemp T   # whole DAG in Slurm, then exits
+
+A job's upstream jobs become `--dependency=afterok:...`. Waiting, it follows all
+its jobs with one squeue per round (sacct for those squeue has forgotten) and the
+exit records the job scripts leave (records.py). Only `shell:` rules are run;
+run:, script:, wrapper:, notebook:, shadow:, benchmark:, conda:, group jobs and
+pipes are refused at submission with a clear message.
+
+`--ws-run-here` runs the same job scripts on this machine instead of Slurm
+(ws's local runs): one job wrapper, one kind of exit record."""
+
+# No `from __future__ import annotations`: Snakemake builds the CLI options from
+# the ExecutorSettings field types, which must be real types.
+
+import os
+import shlex
+import subprocess
+import traceback
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Optional
+
+from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
+from snakemake_interface_executor_plugins.executors.remote import RemoteExecutor
+from snakemake_interface_executor_plugins.jobs import JobExecutorInterface
+from snakemake_interface_executor_plugins.settings import (
+    CommonSettings,
+    ExecutorSettingsBase,
+)
+
+from snakemake_executor_plugin_ws import jobscript, records, slurm
+from snakemake_executor_plugin_ws.command import shell_command, unsupported
+from snakemake_executor_plugin_ws.fork import renew_lock_pool_after_fork
+
+
+@dataclass
+class ExecutorSettings(ExecutorSettingsBase):
+    status_dir: str = field(
+        default=".snakemake/ws",
+        metadata={"help": "Folder (relative to the working directory) for each job's "
+                  "script, output and exit record, and jobs.json (Snakemake job -> "
+                  "Slurm job). Keep it out of the containers' reach."})
+    job_name: Optional[str] = field(
+        default=None, metadata={"help": "Slurm job name of every job (default: rule.jobid)"})
+    partition: Optional[str] = field(
+        default=None, metadata={"help": "Slurm partition (default: Slurm's default)"})
+    prologue: Optional[str] = field(
+        default=None, metadata={"help": "A bash file each job script sources before the "
+                                "command (module loads, ...); failing, the job fails"})
+    status_interval: float = field(
+        default=0.25, metadata={"help": "Seconds between two status rounds when waiting"})
+    run_here: bool = field(
+        default=False, metadata={"help": "Run the job scripts on this machine, not on Slurm"})
+    export: Optional[str] = field(
+        default=None, metadata={"help": "sbatch --export of every job, e.g. "
+                                "PATH=/usr/bin:/bin,LANG=C.UTF-8 (default: Slurm's, the "
+                                "submitting process's whole environment)"})
+
+
+common_settings = CommonSettings(
+    non_local_exec=True,
+    implies_no_shared_fs=False,
+    job_deploy_sources=False,
+    # Nothing of Snakemake's own command line goes to the job: there is none.
+    pass_default_storage_provider_args=False,
+    pass_default_resources_args=False,
+    pass_envvar_declarations_to_cmd=False,
+    auto_deploy_default_storage_provider=False,
+    init_seconds_before_status_checks=0,
+)
+
+renew_lock_pool_after_fork()
+
+
+class Executor(RemoteExecutor):
+    # Until __post_init__ runs (the status thread may already be going).
+    immediate = False
+
+    def __post_init__(self) -> None:
+        self.settings: ExecutorSettings = self.workflow.executor_settings
+        self.immediate = bool(self.workflow.remote_execution_settings.immediate_submit)
+        self.producer: dict[str, str] = {}  # output file -> Slurm id of its job
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.local: dict[str, subprocess.Popen[bytes]] = {}
+        self.next_seconds_between_status_checks = self.settings.status_interval
+        if self.settings.run_here:
+            self.next_seconds_between_status_checks = 0.01
+
+    # ---- submission ----------------------------------------------------------------
+    def run_job(self, job: JobExecutorInterface) -> None:
+        job_info = SubmittedJobInfo(job)
+        reason = unsupported(job, self.workflow)
+        if reason:
+            self.report_job_error(job_info, msg=f"executor ws: {reason} are not supported "
+                                  f"(rule {job.rule.name}): use a shell: rule\n")
+            return
+        try:
+            script, exit_record = self._prepare(job)
+            job_id = self._start(job, script)
+        except (OSError, ValueError, WorkflowError, subprocess.SubprocessError) as e:
+            # Also recorded for whoever follows the run (ws reports it as the cause).
+            records.write_record(self.settings.status_dir, records.SUBMISSION_ERROR,
+                                 f"rule {job.name}: {e}"[:2000])
+            self.report_job_error(job_info, msg=f"submission failed: {e}\n")
+            return
+        job_info.external_jobid = job_id
+        job_info.aux = {"exit": exit_record}
+        self.producer.update((str(f), job_id) for f in job.output)
+        self.jobs[str(job.jobid)] = {"rule": job.name, "slurm_id": job_id,
+                                     "exit": exit_record}
+        records.write_jobs(self.settings.status_dir, self.jobs)
+        self.logger.info(f"Submitted job {job.jobid} as Slurm job {job_id}.")
+        # With --immediate-submit this counts as the job's end for the scheduler.
+        self.report_job_submission(job_info)
+
+    def _prepare(self, job: JobExecutorInterface) -> "tuple[str, str]":
+        # What Job.prepare() does in Snakemake for a job (not run for remote
+        # jobs): old outputs away, folders made.
+        self.workflow.async_run(job.remove_existing_output())
+        for f in chain(job.output, job.log):
+            f.prepare()
+        status_dir = self.settings.status_dir
+        os.makedirs(status_dir, exist_ok=True)
+        exit_record = os.path.join(status_dir, records.exit_name(job.name, job.jobid))
+        if os.path.lexists(exit_record):
+            os.remove(exit_record)
+        text = jobscript.render(jobscript.JobScript(
+            rule=job.name, jobid=job.jobid, workdir=os.getcwd(),
+            command=shell_command(job, self.workflow), exit_record=exit_record,
+            threads=job.threads, inputs=tuple(str(f) for f in job.input),
+            latency_wait_s=int(self.workflow.execution_settings.latency_wait or 0),
+            prologue=self.settings.prologue))
+        script = os.path.join(status_dir, f"{job.name}.{job.jobid}.sh")
+        with open(script, "w") as f:
+            f.write(text)
+        os.chmod(script, 0o755)
+        return script, exit_record
+
+    def _start(self, job: JobExecutorInterface, script: str) -> str:
+        output = os.path.abspath(os.path.join(self.settings.status_dir,
+                                              records.output_name(job.name, job.jobid)))
+        if self.settings.run_here:
+            with open(output, "wb") as out:
+                proc = subprocess.Popen(["bash", script], stdin=subprocess.DEVNULL,
+                                        stdout=out, stderr=subprocess.STDOUT)
+            self.local[str(proc.pid)] = proc
+            return str(proc.pid)
+        res = job.resources
+        extra = shlex.split(str(res.get("slurm_extra") or ""))
+        argv = slurm.sbatch_argv(slurm.Submission(
+            script=os.path.abspath(script),
+            job_name=self.settings.job_name or f"{job.name}.{job.jobid}",
+            chdir=os.getcwd(), output=output,
+            cpus=int(res.get("cpus_per_task") or job.threads),
+            runtime_min=int(res["runtime"]) if res.get("runtime") is not None else None,
+            mem_mb=int(res["mem_mb"]) if res.get("mem_mb") is not None else None,
+            partition=res.get("slurm_partition") or self.settings.partition,
+            # Waiting, Snakemake submits a job only once its inputs exist.
+            dependencies=slurm.upstream((str(f) for f in job.input), self.producer)
+            if self.immediate else (),
+            export=self.settings.export,
+            extra=tuple(extra)))
+        proc = subprocess.run(argv, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=60)
+        if proc.returncode != 0:
+            raise WorkflowError(f"sbatch exited with status {proc.returncode}: "
+                                f"{proc.stderr.strip()[-500:]}")
+        return slurm.parse_sbatch(proc.stdout)
+
+    # ---- status --------------------------------------------------------------------
+    async def check_active_jobs(
+        self, active_jobs: list[SubmittedJobInfo]
+    ) -> AsyncGenerator[SubmittedJobInfo, None]:
+        # `not active_jobs` first: RemoteExecutor starts its status thread before
+        # __post_init__ has run, so the first rounds may come before self.immediate
+        # exists (an AttributeError there killed the thread, and Snakemake then
+        # waited for ever: the stall once seen in local runs).
+        if not active_jobs or getattr(self, "immediate", False):
+            return  # with --immediate-submit, counted as ended at submission
+        ids = [j.external_jobid for j in active_jobs]
+        if self.settings.run_here:
+            states = {i: ("COMPLETED" if self.local[i].poll() is not None else "RUNNING")
+                      for i in ids}
+        else:
+            async with self.status_rate_limiter:
+                states = await self._states(ids)
+        for job_info in active_jobs:
+            state = states.get(job_info.external_jobid)
+            try:
+                verdict, cause = slurm.outcome(state, records.read_exit(job_info.aux["exit"]))
+                if verdict == slurm.SUCCESS:
+                    self.report_job_success(job_info)
+                elif verdict == slurm.FAILURE:
+                    self.report_job_error(job_info, msg=cause + "\n")
+            except Exception as e:
+                # An exception here ends Snakemake's status thread, and Snakemake
+                # then waits for ever for its running jobs: fail the job instead,
+                # with the traceback in the log.
+                traceback.print_exc()
+                self.report_job_error(job_info, msg=f"executor ws: {e!r}\n")
+                continue
+            if verdict == slurm.RUNNING:
+                yield job_info
+
+    async def _states(self, ids: list[str]) -> dict[str, str]:
+        # squeue fails as a whole when one id is unknown: sacct fills the gaps.
+        states = slurm.parse_states(await self._output(slurm.squeue_argv(ids)))
+        missing = [i for i in ids if i not in states]
+        if missing:
+            states.update(slurm.parse_states(await self._output(slurm.sacct_argv(missing))))
+        return states
+
+    async def _output(self, argv: list[str]) -> str:
+        import asyncio
+
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL)
+        out, _ = await proc.communicate()
+        return out.decode(errors="replace")
+
+    async def sleep(self) -> None:
+        # Responsive to shutdown(): it joins the status thread, which would first
+        # finish its whole sleep (10 s by default) -- all of --immediate-submit's exit.
+        import asyncio
+        import time
+
+        end = time.monotonic() + self.next_seconds_between_status_checks
+        while self.wait and time.monotonic() < end:
+            await asyncio.sleep(min(0.01, max(0.0, end - time.monotonic())))
+
+    def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
+        ids = [j.external_jobid for j in active_jobs if j.external_jobid]
+        if self.settings.run_here:
+            for i in ids:
+                if self.local[i].poll() is None:
+                    self.local[i].kill()
+        elif ids:
+            subprocess.run(["scancel", *ids], capture_output=True, check=False)

@@ -1,0 +1,63 @@
+"""The batch script of one job (pure): the rule's own shell command, already
+wrapped for its container as Snakemake's shell() would run it, then its exit
+status recorded in the status folder, outside the container's reach.
+
+Everything but `command` (Snakemake's rendering of the rule) is quoted here."""
+
+import shlex
+from dataclasses import dataclass
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+PROLOGUE_FAILED = 92
+
+
+@dataclass(frozen=True)
+class JobScript:
+    rule: str
+    jobid: int
+    workdir: str
+    command: str
+    exit_record: str  # path, relative to workdir
+    threads: int = 1
+    inputs: tuple[str, ...] = ()
+    latency_wait_s: int = 0
+    prologue: str | None = None  # a bash file sourced first (module loads, ...)
+
+
+def render(job: JobScript) -> str:
+    q = shlex.quote
+    record = q(job.exit_record)
+    tmp = q(job.exit_record + ".tmp")
+    lines = [
+        "#!/bin/bash",
+        f"# ws executor: rule {job.rule}, Snakemake job {job.jobid}. No Snakemake runs",
+        "# in this job: the rule's shell command, as Snakemake's shell() would run it.",
+        # Braces: bash reads the whole script before running any of it.
+        "{",
+        f"cd {q(job.workdir)} || exit 90",
+        f'record() {{ printf \'%s\\n\' "$1" > {tmp} && mv -f {tmp} {record}; }}',
+    ]
+    if job.inputs and job.latency_wait_s > 0:
+        # What Snakemake in a job does for a shared file system: wait a little for
+        # the inputs (cheap when they are there).
+        lines += [
+            f"for f in {' '.join(q(f) for f in job.inputs)}; do",
+            f"  for _ in $(seq {job.latency_wait_s * 10}); do [ -e \"$f\" ] && break; "
+            "sleep 0.1; done",
+            "done",
+        ]
+    if job.prologue:
+        lines += [f"if ! source {q(job.prologue)}; then record {PROLOGUE_FAILED}; "
+                  f"exit {PROLOGUE_FAILED}; fi"]
+    lines += [
+        "export " + " ".join(f"{v}={job.threads}" for v in THREAD_VARIABLES),
+        "(",
+        job.command,
+        ")",
+        "rc=$?",
+        'record "$rc"',
+        'exit "$rc"',
+        "}",
+    ]
+    return "\n".join(lines) + "\n"

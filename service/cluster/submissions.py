@@ -1,0 +1,108 @@
+"""Cluster runs whose submission goes on behind their POST's answer.
+
+POST answers once the run folder is written; its jobs reach Slurm in a task
+here. The job ids go into the run's state (and the poller's view) once known;
+a submission that fails ends the run NOK with Slurm's words. A state request
+arriving meanwhile waits for it a little, so it shows a job id as the user's
+document describes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from service.cluster.poller import Poller
+from service.cluster.submit import SubmissionFailed, Submitter
+from service.runs.exits import read_exit_records
+from service.runs.folder import RunFolder
+from service.runs.state import ENDED_NOK, NOK, RunState
+
+log = logging.getLogger(__name__)
+# Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
+# up to ~100 MB), so a burst of POSTs queues here instead of forking hundreds.
+CONCURRENT_SUBMISSIONS = 4
+RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
+
+
+class Submissions:
+    def __init__(self, submitter: Submitter, poller: Poller, runs_dir: Path) -> None:
+        self.submitter = submitter
+        self.poller = poller
+        self.runs_dir = runs_dir
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT_SUBMISSIONS)
+
+    def start(self, key: str, state: RunState, name: str, resume: bool = False) -> None:
+        self.poller.track(key, state)
+        task = asyncio.create_task(self._resume(key, state, name) if resume
+                                   else self._submit(key, state, name))
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+
+    async def _submit(self, key: str, state: RunState, name: str) -> None:
+        try:
+            async with self._slots:
+                job_ids = await self.submitter.submit(RunFolder(self.runs_dir / key))
+        except SubmissionFailed as e:
+            log.warning("run %s: submission failed: %s", name, e)
+            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
+                                                 latest_state="NOT_SUBMITTED",
+                                                 cause=f"Slurm did not take the job: {e}"))
+            return
+        except Exception as e:  # never leave a run waiting for ever
+            log.exception("run %s: submission failed", name)
+            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
+                                                 latest_state="NOT_SUBMITTED",
+                                                 cause=f"the submission failed: {e}"))
+            return
+        self._submitted(key, state, name, job_ids)
+
+    def _submitted(self, key: str, state: RunState, name: str, job_ids: tuple[int, ...]
+                   ) -> None:
+        current = self.poller.state_of(key) or state
+        submitted = current.moved_to(job_id=job_ids[0], jobs=job_ids)
+        self.poller.save(key, submitted)
+        self.poller.track(key, submitted)
+        log.info("run %s submitted as jobs %s", name, ",".join(map(str, job_ids)))
+
+    def resume_all(self) -> None:
+        """After a restart: finish what the previous process left mid-way."""
+        for key in self.poller.unsubmitted():
+            state = self.poller.state_of(key)
+            if state is not None:
+                self.start(key, state, "(restarted)", resume=True)
+
+    async def _resume(self, key: str, state: RunState, name: str) -> None:
+        """A run whose POST was answered, but whose jobs may not all be in Slurm:
+        none listed and no Snakemake exit: never submitted, so submit it now; else
+        give the child that was submitting it a little time, then take its jobs."""
+        folder = RunFolder(self.runs_dir / key)
+        for _ in range(RESUME_WAIT_ROUNDS):
+            records = await asyncio.to_thread(read_exit_records, folder)
+            if records.snakemake is not None or not records.jobs:
+                break
+            await asyncio.sleep(0.5)
+        if records.snakemake is None and not records.jobs:
+            await self._submit(key, state, name)
+            return
+        job_ids = tuple(job.slurm_id for job in records.jobs)
+        if records.snakemake == 0 and job_ids:
+            self._submitted(key, state, name, job_ids)
+            return
+        self.poller.save(key, state.moved_to(
+            cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+            cause="the service restarted while the run's jobs were being submitted"))
+
+    async def settled(self, key: str, timeout: float = 10.0) -> None:
+        """Wait (a little) for a submission under way, if any."""
+        task = self._tasks.get(key)
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 30)
