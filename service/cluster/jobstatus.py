@@ -12,6 +12,10 @@ log = logging.getLogger(__name__)
 
 
 class JobStatusSource(Protocol):
+    # Whether the last states() call was answered by Slurm: then a job left out
+    # is one Slurm does not know. False (Slurm could not be asked): no news.
+    answered: bool
+
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
         """What is known of these jobs; a job it knows nothing of is left out."""
         ...
@@ -27,12 +31,16 @@ class SlurmStatus:
     def __init__(self) -> None:
         self.queries = 0  # commands run, for tests and benchmarks
         self.accounting = True  # False once sacct has said accounting is disabled
+        self.answered = False
 
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
         known: dict[int, slurm.JobInfo] = {}
         self.queries += 1
         result = await slurm.run(slurm.squeue_command())
-        if result.returncode == 0:
+        # squeue lists every job of the account that slurmctld still holds: when it
+        # answers, a job it leaves out (and sacct too) is one Slurm does not know.
+        self.answered = result.returncode == 0
+        if self.answered:
             known.update(slurm.parse_squeue(result.stdout))
         else:
             log.warning("squeue failed: %s", result.stderr.strip())

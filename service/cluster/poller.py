@@ -39,6 +39,8 @@ class Poller:
         self.config = config
         self.view: dict[str, RunState] = {}
         self._since: dict[str, float] = {}
+        self._last_seen: dict[str, float] = {}  # when Slurm last showed a job of the run
+        self._completed_since: dict[str, float] = {}  # all over, exit records awaited
         self._wake = asyncio.Event()
         # status/ of each live run at the last look: mtime, number of exit records
         self._seen: dict[str, tuple[int | None, int]] = {}
@@ -60,10 +62,11 @@ class Poller:
                 continue
             self.view[entry.key] = state
             self._since[entry.key] = entry.created
+            self._last_seen[entry.key] = time.time()  # no news yet: a fresh start
 
     def track(self, key: str, state: RunState) -> None:
         self.view[key] = state
-        self._since[key] = time.time()
+        self._since[key] = self._last_seen[key] = time.time()
         self._wake.set()
 
     def state_of(self, key: str) -> RunState | None:
@@ -160,9 +163,15 @@ class Poller:
         wanted = [key for key, state in live.items()
                   if any(known.get(j) is None or known[j].final for j in state.job_ids)]
         records = await asyncio.to_thread(self._read_records, wanted)
+        answered = self.source.answered
         for key, state in live.items():
-            self._update(key, state, {j: known[j] for j in state.job_ids if j in known},
-                         records.get(key))
+            # One run's folder (deleted, unreadable, hostile) is that run's problem:
+            # the others are followed all the same.
+            try:
+                self._update(key, state, {j: known[j] for j in state.job_ids if j in known},
+                             records.get(key), answered)
+            except Exception:
+                self._isolate(key, state)
 
     def _count_round(self, live: int) -> None:
         """One line a minute: how often Slurm was asked, for admins and benchmarks."""
@@ -175,14 +184,35 @@ class Poller:
         self._rounds += 1
 
     def _read_records(self, keys: list[str]) -> dict[str, ExitRecords]:
-        return {key: read_exit_records(RunFolder(self.runs_dir / key)) for key in keys}
+        found = {}
+        for key in keys:
+            with contextlib.suppress(Exception):  # none: _update waits, or isolates
+                found[key] = read_exit_records(RunFolder(self.runs_dir / key))
+        return found
+
+    def _isolate(self, key: str, state: RunState) -> None:
+        """A run that cannot be followed: ended NOK if its folder is gone (nothing
+        can be served or judged), else left for the next round."""
+        if (self.runs_dir / key).is_dir():
+            log.exception("job %s: this round could not follow it", state.job_id)
+            return
+        log.warning("job %s: its run folder is gone; ended NOK", state.job_id)
+        for table in (self.view, self._since, self._last_seen, self._completed_since,
+                      self._seen):
+            table.pop(key, None)
+        self.store.set_run_cr(key, NOK)
 
     def _update(self, key: str, state: RunState, infos: dict[int, slurm.JobInfo],
-                records: ExitRecords | None) -> None:
+                records: ExitRecords | None, answered: bool = True) -> None:
         records = records or ExitRecords(snakemake=None, command=None, modules_failed=False)
         jobs = state.job_ids
+        now = time.time()
+        if infos:
+            self._last_seen[key] = now
         if len(infos) == len(jobs) and all(i.final for i in infos.values()):
             states = {j: i.state for j, i in infos.items()}
+            if self._records_late(key, state, states, records, now):
+                return
             new = (ended_jobs(state, states, records) if state.jobs
                    else ended(state, states[jobs[0]], records))
         elif infos:
@@ -192,20 +222,36 @@ class Poller:
                 return
             new = state.moved_to(latest_state=latest)
         else:
-            # Slurm knows nothing (slurmdbd down, jobs long gone): status/ decides.
-            guessed = self._from_records(key, state, records)
+            # Slurm shows none of the run's jobs (slurmdbd down, jobs long gone, or
+            # Slurm not answering): status/ decides.
+            guessed = self._from_records(key, state, records, answered, now)
             if guessed is None:
                 return
             new = guessed
         self.save(key, new)
 
-    def _from_records(self, key: str, state: RunState, records: ExitRecords) -> RunState | None:
+    def _records_late(self, key: str, state: RunState, states: dict[int, str],
+                      records: ExitRecords, now: float) -> bool:
+        """Slurm says COMPLETED, the exit records are not all there yet: a shared
+        file system may show them late. Wait exit_record_grace_s, then judge."""
+        complete = (all(j.exit is not None for j in records.jobs)
+                    and len(records.jobs) >= len(state.jobs) if state.jobs
+                    else records.snakemake is not None)
+        if complete or "COMPLETED" not in states.values():
+            return False
+        first = self._completed_since.setdefault(key, now)
+        return now - first < self.config.exit_record_grace_s
+
+    def _from_records(self, key: str, state: RunState, records: ExitRecords,
+                      answered: bool, now: float) -> RunState | None:
         if state.jobs and records.jobs and all(j.exit is not None for j in records.jobs):
             return ended_jobs(state, {j.slurm_id: "COMPLETED" if j.exit == 0 else "FAILED"
                                       for j in records.jobs}, records)
         if not state.jobs and records.snakemake is not None:
             return ended(state, "COMPLETED" if records.snakemake == 0 else "FAILED", records)
-        if time.time() - self._since.get(key, time.time()) > self.config.lost_after_s:
+        # Lost only on Slurm's word: it answered, and has not shown the run's jobs for
+        # lost_after_s. A round in which it could not be asked is no news.
+        if answered and now - self._last_seen.get(key, now) > self.config.lost_after_s:
             return ended(state, "UNKNOWN", records)
         return None
 
@@ -218,7 +264,8 @@ class Poller:
             # From now on state.json alone answers: the view holds live runs only,
             # so it does not grow with every run the service ever had.
             del self.view[key]
-            self._since.pop(key, None)
+            for table in (self._since, self._last_seen, self._completed_since):
+                table.pop(key, None)
             self._seen.pop(key, None)
             self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.

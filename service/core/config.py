@@ -55,9 +55,13 @@ class ClusterConfig:
     module_paths: tuple[str, ...] = ()
     poll_min_s: float = 0.5
     poll_max_s: float = 10.0
-    # A job that Slurm no longer knows and that left no exit record is declared
-    # lost after this long.
+    # A job that Slurm, asked and answering, no longer knows, and that left no exit
+    # record, is declared lost after this long since Slurm last showed it.
     lost_after_s: float = 600.0
+    # How long a job Slurm says COMPLETED may take to show its exit records (a
+    # shared file system seen from the login node is late), as Snakemake's
+    # latency-wait; then it is judged on what is there.
+    exit_record_grace_s: float = 10.0
     # Host folders (absolute) that runs may bind read-only with cmd_option
     # `--bind /host/path[:/target]`, e.g. shared reference data. Empty: none.
     allowed_binds: tuple[str, ...] = ()

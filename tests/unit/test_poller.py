@@ -116,7 +116,9 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
     froze it for good. The poller must end the run, read nothing unbounded, and
     take nothing from work/."""
     store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    # No grace for late records: a damaged record is judged at once (as a missing
+    # one is, once exit_record_grace_s is over).
+    poller = Poller(store, tmp_path / "runs", ClusterConfig(exit_record_grace_s=0))
     (key,) = make_runs(tmp_path, store, poller, 1)
     folder = tmp_path / "runs" / key
     leave_records(folder, 0, 0)
