@@ -9,22 +9,13 @@
 # Env: WS_USER (default ws) - the service account.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-WS_USER=${WS_USER:-ws}
-log() { printf '[cluster-up] %s\n' "$*" >&2; }
+. "$here/lib.sh"
 [ "$(id -u)" = 0 ] || { log "ERROR: must run as root"; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
 
 # ---- packages that are not Slurm's or Apptainer's -----------------------------------
 PKGS=(lmod debootstrap python3-venv python3-dev zip unzip procps)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing: ${missing[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq || log "apt-get update failed (continuing)"
-  apt-get -o DPkg::Lock::Timeout=600 -y --no-install-recommends install "${missing[@]}" >/dev/null
-fi
+install_missing "${PKGS[@]}"
 
 # ---- the service account ---------------------------------------------------------------
 if ! id "$WS_USER" >/dev/null 2>&1; then

@@ -23,15 +23,7 @@ if [ -z "$SOURCE" ] || [ ! -f "$SOURCE" ]; then
 fi
 
 BUILD_DEPS=(libslurm-dev gcc make)
-missing=()
-for p in "${BUILD_DEPS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing: ${missing[*]}"
-  apt-get -o DPkg::Lock::Timeout=600 update -qq || log "apt-get update failed (continuing)"
-  apt-get -o DPkg::Lock::Timeout=600 -y --no-install-recommends install "${missing[@]}" >/dev/null
-fi
+install_missing "${BUILD_DEPS[@]}"
 
 # The library links against this Slurm: rebuild when either changes.
 want="$(sha256sum "$SOURCE" | cut -d' ' -f1) slurm $(dpkg-query -W -f='${Version}' libslurm-dev)"

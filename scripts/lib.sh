@@ -3,6 +3,19 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WS_USER=${WS_USER:-ws}
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# install_missing PKG... : apt-get install those not installed yet (no recommends).
+install_missing() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  log "installing: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq ||
+    log "apt-get update failed (continuing)"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y \
+    --no-install-recommends install "${missing[@]}" >/dev/null
+}
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (sudo $0)"; }
 
 # The service account must read the checkout (code, venv, workflows, profile):
