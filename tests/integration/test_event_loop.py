@@ -61,7 +61,7 @@ def test_a_locked_database_stalls_no_one(service: LiveService) -> None:
         ["runuser", "-u", WS_USER, "--", sys.executable, "-c",
          "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1], isolation_level=None);"
          " db.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(3);"
-         " db.execute('ROLLBACK')", str(service.home / "state" / "ws.sqlite3")],
+         " db.execute('ROLLBACK')", str(service.state_dir / "ws.sqlite3")],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
