@@ -189,6 +189,21 @@ def local_run(service: LiveService, files: list[tuple[str, bytes]] | None = None
     return requests.post(url, json=params, headers=service.auth(user), timeout=120)
 
 
+def cluster_run(service: LiveService, user: str = "alice", files: dict[str, bytes] | None = None,
+           **params: Any) -> dict[str, Any]:
+    """POST a cluster run of sw_example; its answer (msg, url, urls)."""
+    url = f"{service.url}/api/software/muse/run/sw_example/"
+    if files:
+        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+        r = requests.post(url, data=data, files=[("file", (n, c)) for n, c in files.items()],
+                          headers=service.auth(user), timeout=60)
+    else:
+        r = requests.post(url, json=params, headers=service.auth(user), timeout=60)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 def wait_final(state_url: str, timeout: float = 180.0,
                headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Poll a cluster run's state URL until its cr is no longer WAIT."""

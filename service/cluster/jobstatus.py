@@ -41,7 +41,7 @@ class SlurmStatus:
         # answers, a job it leaves out (and sacct too) is one Slurm does not know.
         self.answered = result.returncode == 0
         if self.answered:
-            known.update(slurm.parse_squeue(result.stdout))
+            known.update(slurm.parse_states(result.stdout))
         else:
             log.warning("squeue failed: %s", result.stderr.strip())
         missing = job_ids - set(known)
@@ -49,7 +49,7 @@ class SlurmStatus:
             self.queries += 1
             result = await slurm.run(slurm.sacct_command(missing))
             if result.returncode == 0:
-                known.update(slurm.parse_sacct(result.stdout))
+                known.update(slurm.parse_states(result.stdout))
             elif slurm.accounting_disabled(result.stderr):
                 self.accounting = False
                 log.warning("this cluster keeps no accounting (%s): job states come from "

@@ -197,10 +197,14 @@ class Poller:
             log.exception("job %s: this round could not follow it", state.job_id)
             return
         log.warning("job %s: its run folder is gone; ended NOK", state.job_id)
+        self._forget(key)
+        self.store.set_run_cr(key, NOK)
+
+    def _forget(self, key: str) -> None:
+        """Drop an ended run from everything kept per live run."""
         for table in (self.view, self._since, self._last_seen, self._completed_since,
                       self._seen):
             table.pop(key, None)
-        self.store.set_run_cr(key, NOK)
 
     def _update(self, key: str, state: RunState, infos: dict[int, slurm.JobInfo],
                 records: ExitRecords | None, answered: bool = True) -> None:
@@ -263,10 +267,7 @@ class Poller:
         if state.final:
             # From now on state.json alone answers: the view holds live runs only,
             # so it does not grow with every run the service ever had.
-            del self.view[key]
-            for table in (self._since, self._last_seen, self._completed_since):
-                table.pop(key, None)
-            self._seen.pop(key, None)
+            self._forget(key)
             self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)

@@ -9,15 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from snakemake_executor_plugin_ws import slurm as executor_slurm
+
 from service.runs.workflow import JOB_ENVIRONMENT, job_export
 
-# A job's state words, as squeue (%T) and sacct print them, Slurm 22.05 to 25.x.
-# Final: the job is over for good. REQUEUED, REQUEUE_HOLD, REQUEUE_FED,
-# RESV_DEL_HOLD, SUSPENDED, STOPPED, COMPLETING, CONFIGURING, RESIZING, SIGNALING,
-# STAGE_OUT and the like are not: the same job id goes on.
-FINAL_STATES = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "CANCELLED",
-                          "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT",
-                          "REVOKED", "LAUNCH_FAILED"})
+# Slurm's final state words and its output parsers are the executor's (ws's
+# plugin/): one reading of Slurm for the jobs it follows and for the poller.
+FINAL_STATES = executor_slurm.FINAL
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,8 @@ def sbatch_command(job: SbatchJob, sbatch: str = "sbatch") -> list[str]:
 
 
 def parse_sbatch(stdout: str) -> int:
-    """`sbatch --parsable` prints `jobid` or `jobid;cluster`."""
-    first = stdout.strip().splitlines()[0] if stdout.strip() else ""
-    return int(first.split(";")[0])
+    """`sbatch --parsable` prints `jobid` or `jobid;cluster` (ValueError without)."""
+    return int(executor_slurm.parse_sbatch(stdout))
 
 
 def squeue_command(squeue: str = "squeue") -> list[str]:
@@ -64,29 +61,19 @@ def squeue_command(squeue: str = "squeue") -> list[str]:
     return [squeue, "--me", "--noheader", "--states=all", "--format=%i|%T"]
 
 
-def parse_squeue(stdout: str) -> dict[int, JobInfo]:
-    jobs: dict[int, JobInfo] = {}
-    for line in stdout.splitlines():
-        job_id, _, state = line.strip().partition("|")
-        if job_id.isdigit() and state:
-            jobs[int(job_id)] = JobInfo(int(job_id), state.split()[0])
-    return jobs
+def parse_states(stdout: str) -> dict[int, JobInfo]:
+    """squeue's `%i|%T` and sacct's `JobIDRaw|State` lines alike ("CANCELLED by 0"
+    is CANCELLED; array and heterogeneous ids, never ws's, are left out)."""
+    return {int(job_id): JobInfo(int(job_id), state)
+            for job_id, state in executor_slurm.parse_states(stdout).items()}
+
+
 
 
 def sacct_command(job_ids: Iterable[int], sacct: str = "sacct") -> list[str]:
     ids = ",".join(str(i) for i in sorted(job_ids))
     return [sacct, "--noheader", "--parsable2", "--allocations", f"--jobs={ids}",
             "--format=JobIDRaw,State"]
-
-
-def parse_sacct(stdout: str) -> dict[int, JobInfo]:
-    jobs: dict[int, JobInfo] = {}
-    for line in stdout.splitlines():
-        fields = line.strip().split("|")
-        if len(fields) >= 2 and fields[0].isdigit() and fields[1]:
-            # "CANCELLED by 1000" -> CANCELLED
-            jobs[int(fields[0])] = JobInfo(int(fields[0]), fields[1].split()[0])
-    return jobs
 
 
 def accounting_disabled(sacct_stderr: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, wait_final
+from tests.live import ROOT, cluster_run, wait_final
 
 pytestmark = pytest.mark.cluster
 
@@ -24,10 +24,7 @@ def test_runs_outlive_a_controller_outage_longer_than_lost_after_s(
     answers = []
     for cmd in ("sleep 15; python /add.py 4 5", "sleep 20; python /add.py 1 2",
                 "sleep 15; exit 3"):
-        r = requests.post(f"{live.url}/api/software/muse/run/sw_example/",
-                          json={"cmd": cmd}, headers=live.auth(), timeout=60)
-        assert r.status_code == 200, r.text
-        answers.append(r.json())
+        answers.append(cluster_run(live, cmd=cmd))
     deadline = time.time() + 90
     while time.time() < deadline and any(
             requests.get(a["url"], timeout=30).json()["info"]["report"]["process"][

@@ -16,21 +16,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, WS_USER, LiveService, run, wait_final
+from tests.live import ROOT, WS_USER, LiveService, cluster_run, run, wait_final
 
 pytestmark = pytest.mark.cluster
 
 
 def compute_nodes() -> list[str]:
     return sorted(run(["sinfo", "-h", "-N", "-o", "%N"]).stdout.split())
-
-
-def submit(service: LiveService, cmd: str) -> dict[str, Any]:
-    r = requests.post(f"{service.url}/api/software/muse/run/sw_example/",
-                      json={"cmd": cmd}, headers=service.auth(), timeout=60)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def job_of(answer: dict[str, Any], timeout: float = 60) -> int:
@@ -86,7 +78,7 @@ def test_a_compute_node_cannot_read_the_service_state(service: LiveService) -> N
 
 
 def test_a_burst_of_runs_spreads_over_the_nodes(service: LiveService) -> None:
-    answers = [submit(service, "sleep 2; python /add.py 4 5") for _ in range(6)]
+    answers = [cluster_run(service, cmd="sleep 2; python /add.py 4 5") for _ in range(6)]
     for answer in answers:
         assert wait_final(answer["url"])["info"]["report"]["cr"] == "OK"
     jobs = ",".join(str(job_of(a)) for a in answers)
@@ -104,9 +96,9 @@ def restore_nodes() -> Any:
 
 def test_a_lost_node_ends_its_runs_nok_and_spares_the_others(
         service: LiveService, restore_nodes: None) -> None:
-    victim = submit(service, "sleep 90; python /add.py 1 1")
+    victim = cluster_run(service, cmd="sleep 90; python /add.py 1 1")
     victim_node = node_of(job_of(victim))
-    other = submit(service, "sleep 5; python /add.py 4 5")
+    other = cluster_run(service, cmd="sleep 5; python /add.py 4 5")
     other_node = node_of(job_of(other))
     assert other_node != victim_node  # LLN: the least loaded node
     pidfile = Path(f"/run/slurm/slurmd-{victim_node}.pid")

@@ -5,7 +5,6 @@ power user's rerun of a generated workflow with the project's Slurm profile."""
 from __future__ import annotations
 
 import io
-import json
 import re
 import subprocess
 import time
@@ -17,22 +16,9 @@ import pytest
 import requests
 
 from tests.live import ROOT, WS_USER, LiveService, wait_final
+from tests.live import cluster_run as submit
 
 pytestmark = pytest.mark.cluster
-
-
-def submit(service: LiveService, user: str = "alice", files: dict[str, bytes] | None = None,
-           **params: Any) -> dict[str, Any]:
-    url = f"{service.url}/api/software/muse/run/sw_example/"
-    if files:
-        data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        r = requests.post(url, data=data, files=[("file", (n, c)) for n, c in files.items()],
-                          headers=service.auth(user), timeout=60)
-    else:
-        r = requests.post(url, json=params, headers=service.auth(user), timeout=60)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def run_to_end(service: LiveService, **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -15,21 +15,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import LiveService, run, wait_final
+from tests.live import cluster_run, run, wait_final
 
 NO_ACCOUNTING = "accounting_storage/none" in run(["scontrol", "show", "config"]).stdout
 pytestmark = [pytest.mark.cluster,
               pytest.mark.skipif(not NO_ACCOUNTING, reason="needs a cluster without "
                                  "accounting (scripts/test.sh's second pass)")]
-
-
-def submit(service: LiveService, cmd: str) -> dict[str, Any]:
-    r = requests.post(f"{service.url}/api/software/muse/run/sw_example/",
-                      json={"cmd": cmd, "returned_type": "stdout", "todownload": "no"},
-                      headers=service.auth(), timeout=60)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 def report(answer: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +30,8 @@ def report(answer: dict[str, Any]) -> dict[str, Any]:
 
 def test_final_states_without_accounting(service_factory: Any) -> None:
     live = service_factory()
-    ok, failing, slow = (submit(live, "python /add.py 4 5"), submit(live, "exit 3"),
-                         submit(live, "sleep 60"))
+    ok, failing, slow = (cluster_run(live, cmd=cmd) for cmd in
+                         ("python /add.py 4 5", "exit 3", "sleep 60"))
     assert report(ok)["cr"] == "OK"
     assert requests.get(ok["urls"]["run"], timeout=30).json()["info"]["stdout"] == "9.0"
     failed = report(failing)
@@ -57,7 +48,7 @@ def test_final_states_without_accounting(service_factory: Any) -> None:
 
 def test_a_job_squeue_forgot_is_judged_by_its_run_folder(service_factory: Any) -> None:
     live = service_factory()
-    answer = submit(live, "sleep 3; python /add.py 4 5")
+    answer = cluster_run(live, cmd="sleep 3; python /add.py 4 5")
     job_id = requests.get(answer["url"], timeout=30).json()["info"]["report"]["process"][
         "job_id"]
     live.stop(kill=True)

@@ -28,11 +28,11 @@ async def main(folder: Path) -> None:
     states = []
     deadline = time.time() + 120
     while time.time() < deadline:
-        seen = slurm.parse_squeue((await slurm.run(slurm.squeue_command())).stdout)
+        seen = slurm.parse_states((await slurm.run(slurm.squeue_command())).stdout)
         info = seen.get(job_id)
         if info is None:
             sacct = await slurm.run(slurm.sacct_command([job_id]))
-            info = slurm.parse_sacct(sacct.stdout).get(job_id)
+            info = slurm.parse_states(sacct.stdout).get(job_id)
         if info is not None:
             states.append(info.state)
             if info.final:

@@ -42,15 +42,15 @@ def test_parse_sbatch() -> None:
     assert slurm.parse_sbatch("2459394;muse\n") == 2459394
 
 
-def test_parse_squeue() -> None:
-    jobs = slurm.parse_squeue(SQUEUE)
+def test_parse_states_of_squeue() -> None:
+    jobs = slurm.parse_states(SQUEUE)
     assert jobs[2].state == "RUNNING" and not jobs[2].final
     assert jobs[1].final and jobs[3].state == "FAILED"
-    assert slurm.parse_squeue("") == {}
+    assert slurm.parse_states("") == {}
 
 
-def test_parse_sacct_keeps_the_state_word() -> None:
-    jobs = slurm.parse_sacct(SACCT)
+def test_parse_states_of_sacct_keeps_the_state_word() -> None:
+    jobs = slurm.parse_states(SACCT)
     assert jobs[2].state == "CANCELLED"
     assert jobs[3].state == "FAILED"
     assert jobs[5].state == "TIMEOUT" and jobs[5].final
@@ -72,8 +72,8 @@ SQUEUE_NEWER = ("30|COMPLETING\n31|REQUEUE_HOLD\n32|REQUEUE_FED\n33|RESV_DEL_HOL
                 "39|LAUNCH_FAILED\n40|PREEMPTED\n41|RUNNING\n")
 
 
-def test_parse_sacct_of_newer_releases() -> None:
-    jobs = slurm.parse_sacct(SACCT_NEWER)
+def test_parse_states_of_sacct_of_newer_releases() -> None:
+    jobs = slurm.parse_states(SACCT_NEWER)
     final = {j for j, info in jobs.items() if info.final}
     assert final == {10, 11, 12, 13, 15, 16, 18, 19, 20, 21, 22}
     assert jobs[15].state == "CANCELLED" and jobs[14].state == "REQUEUED"
@@ -81,8 +81,8 @@ def test_parse_sacct_of_newer_releases() -> None:
     assert not {24, 25, 26} & set(jobs)
 
 
-def test_parse_squeue_of_newer_releases() -> None:
-    jobs = slurm.parse_squeue(SQUEUE_NEWER)
+def test_parse_states_of_squeue_of_newer_releases() -> None:
+    jobs = slurm.parse_states(SQUEUE_NEWER)
     assert {j for j, info in jobs.items() if info.final} == {39, 40}
     assert jobs[30].state == "COMPLETING" and not jobs[30].final
 

@@ -4,10 +4,14 @@ squeue/sacct say about a job, turned into an outcome."""
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-# States after which a job will not run (again).
+# A job's state words, as squeue (%T) and sacct print them, Slurm 22.05 to 25.x.
+# Final: the job is over for good. REQUEUED, REQUEUE_HOLD, REQUEUE_FED,
+# RESV_DEL_HOLD, SUSPENDED, STOPPED, COMPLETING, CONFIGURING, RESIZING, SIGNALING,
+# STAGE_OUT and the like are not: the same job id goes on. (ws's service reads
+# the same set.)
 FINAL = frozenset({"COMPLETED", "FAILED", "TIMEOUT", "OUT_OF_MEMORY", "CANCELLED",
                    "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT",
-                   "REVOKED"})
+                   "REVOKED", "LAUNCH_FAILED"})
 RUNNING, SUCCESS, FAILURE = "running", "success", "failure"
 
 
