@@ -12,7 +12,11 @@ run:, script:, wrapper:, notebook:, shadow:, benchmark:, conda:, group jobs and
 pipes are refused at submission with a clear message.
 
 `--ws-run-here` runs the same job scripts on this machine instead of Slurm
-(ws's local runs): one job wrapper, one kind of exit record."""
+(ws's local runs): one job wrapper, one kind of exit record.
+
+`--ws-backend drmaa` submits, follows and cancels the same jobs through DRMAA
+(libdrmaa, `--ws-drmaa-library` or $DRMAA_LIBRARY_PATH; drmaa_jobs.py), the
+sbatch options turned into slurm-drmaa's native specification (native.py)."""
 
 # No `from __future__ import annotations`: Snakemake builds the CLI options from
 # the ExecutorSettings field types, which must be real types.
@@ -35,8 +39,9 @@ from snakemake_interface_executor_plugins.settings import (
     ExecutorSettingsBase,
 )
 
-from snakemake_executor_plugin_ws import jobscript, records, slurm
+from snakemake_executor_plugin_ws import jobscript, native, records, slurm
 from snakemake_executor_plugin_ws.command import shell_command, unsupported
+from snakemake_executor_plugin_ws.drmaa_jobs import DrmaaJobs
 from snakemake_executor_plugin_ws.fork import renew_lock_pool_after_fork
 
 
@@ -62,6 +67,12 @@ class ExecutorSettings(ExecutorSettingsBase):
         default=None, metadata={"help": "sbatch --export of every job, e.g. "
                                 "PATH=/usr/bin:/bin,LANG=C.UTF-8 (default: Slurm's, the "
                                 "submitting process's whole environment)"})
+    backend: str = field(
+        default="cli", metadata={"help": "How jobs reach Slurm: cli (sbatch, squeue, "
+                                 "sacct, scancel) or drmaa (libdrmaa, the drmaa binding)"})
+    drmaa_library: Optional[str] = field(
+        default=None, metadata={"help": "libdrmaa for the drmaa backend (default: "
+                                "$DRMAA_LIBRARY_PATH)"})
 
 
 common_settings = CommonSettings(
@@ -92,6 +103,11 @@ class Executor(RemoteExecutor):
         self.next_seconds_between_status_checks = self.settings.status_interval
         if self.settings.run_here:
             self.next_seconds_between_status_checks = 0.01
+        if self.settings.backend not in ("cli", "drmaa"):
+            raise WorkflowError(f"executor ws: backend {self.settings.backend!r}: "
+                                "cli or drmaa")
+        self.drmaa = (DrmaaJobs(self.settings.drmaa_library)
+                      if self.settings.backend == "drmaa" else None)
 
     # ---- submission ----------------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
@@ -154,7 +170,7 @@ class Executor(RemoteExecutor):
             return str(proc.pid)
         res = job.resources
         extra = shlex.split(str(res.get("slurm_extra") or ""))
-        argv = slurm.sbatch_argv(slurm.Submission(
+        submission = slurm.Submission(
             script=os.path.abspath(script),
             job_name=self.settings.job_name or f"{job.name}.{job.jobid}",
             chdir=os.getcwd(), output=output,
@@ -166,7 +182,14 @@ class Executor(RemoteExecutor):
             dependencies=slurm.upstream((str(f) for f in job.input), self.producer)
             if self.immediate else (),
             export=self.settings.export,
-            extra=tuple(extra)))
+            extra=tuple(extra))
+        if self.drmaa is not None:
+            if submission.dependencies:
+                # slurm-drmaa has no --kill-on-invalid-dep (native.py).
+                self.logger.info("DRMAA: a dependant of a failed job is cancelled only "
+                                 "where slurm.conf sets kill_invalid_depend")
+            return self.drmaa.submit(native.template(submission))
+        argv = slurm.sbatch_argv(submission)
         proc = subprocess.run(argv, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=60)
         if proc.returncode != 0:
@@ -210,6 +233,14 @@ class Executor(RemoteExecutor):
                 yield job_info
 
     async def _states(self, ids: list[str]) -> dict[str, str]:
+        if self.drmaa is not None:
+            import asyncio
+
+            try:
+                return await asyncio.to_thread(self.drmaa.states, ids)
+            except Exception as e:  # DRMAA could not ask Slurm: no news this round
+                self.logger.warning(f"DRMAA status round failed: {e}")
+                return {i: "PENDING" for i in ids}
         # squeue fails as a whole when one id is unknown: sacct fills the gaps.
         states = slurm.parse_states(await self._output(slurm.squeue_argv(ids)))
         missing = [i for i in ids if i not in states]
@@ -242,5 +273,12 @@ class Executor(RemoteExecutor):
             for i in ids:
                 if self.local[i].poll() is None:
                     self.local[i].kill()
+        elif ids and self.drmaa is not None:
+            self.drmaa.cancel(ids)
         elif ids:
             subprocess.run(["scancel", *ids], capture_output=True, check=False)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        if getattr(self, "drmaa", None) is not None:
+            self.drmaa.close()

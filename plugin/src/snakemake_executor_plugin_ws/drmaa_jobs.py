@@ -1,0 +1,127 @@
+"""The executor's DRMAA backend: jobs submitted, followed and cancelled through
+libdrmaa (slurm-drmaa) with the `drmaa` binding, one DRMAA session for the
+process, opened at the first job. The binding finds libdrmaa through
+DRMAA_LIBRARY_PATH when it is first imported: the `drmaa_library` setting, if
+given, is put there before that."""
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from snakemake_interface_common.exceptions import WorkflowError
+
+from snakemake_executor_plugin_ws.native import Template
+
+# DRMAA's job states (the binding's JobState strings) as the Slurm state words
+# the rest of ws reads. `failed` is also what slurm-drmaa answers for a job Slurm
+# no longer knows (one it did not see run in this session): whoever reads it
+# pairs it with the job's exit record. `undetermined` is no answer (left out).
+SLURM_WORDS = {
+    "queued_active": "PENDING",
+    "system_on_hold": "PENDING",
+    "user_on_hold": "PENDING",
+    "user_system_on_hold": "PENDING",
+    "running": "RUNNING",
+    "system_suspended": "SUSPENDED",
+    "user_suspended": "SUSPENDED",
+    "user_system_suspended": "SUSPENDED",
+    "done": "COMPLETED",
+    "failed": "FAILED",
+}
+
+
+def import_drmaa(library: str | None) -> Any:
+    """The `drmaa` module, loading libdrmaa from `library` (else from
+    $DRMAA_LIBRARY_PATH); WorkflowError saying what is missing."""
+    if library:
+        os.environ["DRMAA_LIBRARY_PATH"] = library
+    path = os.environ.get("DRMAA_LIBRARY_PATH", "")
+    if not path or not os.path.isfile(path):
+        raise WorkflowError(f"the DRMAA backend needs libdrmaa: DRMAA_LIBRARY_PATH={path!r} "
+                            "is no file (set ws-drmaa-library, or the variable)")
+    try:
+        import drmaa
+    except (ImportError, RuntimeError, OSError) as e:
+        raise WorkflowError(f"cannot load libdrmaa from {path}: {e}") from e
+    return drmaa
+
+
+@contextlib.contextmanager
+def only_environment(env: Mapping[str, str] | None) -> Iterator[None]:
+    """The process's environment is exactly `env` meanwhile (None: unchanged).
+    slurm-drmaa gives each job the submitting process's whole environment (it has
+    no --export): narrowed while it submits, the job gets what sbatch's --export
+    would give it, and nothing of the service's own."""
+    if env is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class DrmaaJobs:
+    def __init__(self, library: str | None) -> None:
+        self.library = library
+        self._drmaa: Any = None
+        self._session: Any = None
+
+    def session(self) -> Any:
+        if self._session is None:
+            self._drmaa = import_drmaa(self.library)
+            session = self._drmaa.Session()
+            try:
+                session.initialize()
+            except self._drmaa.errors.DrmaaException as e:
+                raise WorkflowError(f"DRMAA session could not start: {e}") from e
+            self._session = session
+        return self._session
+
+    def submit(self, template: Template) -> str:
+        session = self.session()
+        jt = session.createJobTemplate()
+        try:
+            jt.remoteCommand = template.remote_command
+            jt.jobName = template.job_name
+            jt.workingDirectory = template.working_directory
+            jt.outputPath = template.output_path
+            jt.joinFiles = True  # sbatch --output without --error: both streams there
+            jt.nativeSpecification = template.native_specification
+            with only_environment(template.job_environment):
+                job_id = str(session.runJob(jt))
+        except self._drmaa.errors.DrmaaException as e:
+            raise WorkflowError(f"DRMAA did not take the job: {e}") from e
+        finally:
+            session.deleteJobTemplate(jt)
+        if not job_id.isdigit():
+            raise WorkflowError(f"DRMAA gave no Slurm job id: {job_id!r}")
+        return job_id
+
+    def states(self, ids: list[str]) -> dict[str, str]:
+        """Slurm's words for these jobs (one jobStatus each); a job DRMAA cannot
+        tell is left out."""
+        session = self.session()
+        states = {}
+        for job_id in ids:
+            word = SLURM_WORDS.get(str(session.jobStatus(job_id)))
+            if word:
+                states[job_id] = word
+        return states
+
+    def cancel(self, ids: list[str]) -> None:
+        session = self.session()
+        for job_id in ids:
+            with contextlib.suppress(self._drmaa.errors.DrmaaException):
+                session.control(job_id, self._drmaa.JobControlAction.TERMINATE)
+
+    def close(self) -> None:
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                self._session.exit()
+            self._session = None
