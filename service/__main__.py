@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         except AlreadyRunning as e:
             print(f"ws: {e}", file=sys.stderr)
             return 1
+        except ConfigError as e:  # e.g. a cluster.backend that cannot work here
+            print(f"ws: {e}", file=sys.stderr)
+            return 2
         return 0
     return admin_cli.run(args, config)
 

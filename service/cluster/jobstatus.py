@@ -4,9 +4,12 @@ source (DRMAA, where a cluster has libdrmaa; slurmrestd) can stand in."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Protocol
 
 from service.cluster import slurm
+from service.core.config import ClusterConfig, ConfigError
+from service.runs.state import ExitRecords
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +60,33 @@ class SlurmStatus:
             else:
                 log.info("sacct unavailable: %s", result.stderr.strip())
         return {job_id: info for job_id, info in known.items() if job_id in job_ids}
+
+
+def settle_with_records(infos: dict[int, slurm.JobInfo], records: ExitRecords
+                        ) -> dict[int, slurm.JobInfo]:
+    """A FAILED that may be a job Slurm forgot (DRMAA's `failed`, uncertain) judged by
+    the job's exit record: 0, the job COMPLETED (an OK run, as sacct would say);
+    another status, FAILED (the command's cause); none, left out: Slurm does not
+    know the job, and the poller's rules on lost jobs apply."""
+    exits = {j.slurm_id: j.exit for j in records.jobs}
+    settled = {}
+    for job_id, info in infos.items():
+        if info.uncertain:
+            exit_status = exits.get(job_id, None if records.jobs else records.command)
+            if exit_status is None:
+                continue
+            info = slurm.JobInfo(job_id, "COMPLETED" if exit_status == 0 else "FAILED")
+        settled[job_id] = info
+    return settled
+
+
+def source_for(cluster: ClusterConfig) -> JobStatusSource:
+    """The job status source of cluster.backend; ConfigError if it cannot work."""
+    if cluster.backend != "drmaa":
+        return SlurmStatus()
+    if not cluster.drmaa_library or not os.path.isfile(cluster.drmaa_library):
+        raise ConfigError(f"cluster.backend = \"drmaa\" needs libdrmaa: "
+                          f"{cluster.drmaa_library or 'no path'!s} is no file (set "
+                          "cluster.drmaa_library or DRMAA_LIBRARY_PATH; see README)")
+    from service.cluster.drmaa_status import DrmaaStatus  # loads libdrmaa when used
+    return DrmaaStatus(cluster.drmaa_library)

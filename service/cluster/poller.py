@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from service.cluster import slurm
-from service.cluster.jobstatus import JobStatusSource, SlurmStatus
+from service.cluster.jobstatus import JobStatusSource, SlurmStatus, settle_with_records
 from service.core.config import ClusterConfig
 from service.core.store import Store
 from service.runs.exits import read_exit_records
@@ -209,6 +209,7 @@ class Poller:
     def _update(self, key: str, state: RunState, infos: dict[int, slurm.JobInfo],
                 records: ExitRecords | None, answered: bool = True) -> None:
         records = records or ExitRecords(snakemake=None, command=None, modules_failed=False)
+        infos = settle_with_records(infos, records)  # DRMAA's `failed`: forgotten?
         jobs = state.job_ids
         now = time.time()
         if infos:

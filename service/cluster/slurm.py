@@ -22,6 +22,9 @@ FINAL_STATES = executor_slurm.FINAL
 class JobInfo:
     job_id: int
     state: str  # Slurm's state word: PENDING, RUNNING, COMPLETED, TIMEOUT, ...
+    # FAILED that may also be a job Slurm forgot (DRMAA's `failed`): its exit
+    # record decides (jobstatus.settle_with_records).
+    uncertain: bool = False
 
     @property
     def final(self) -> bool:

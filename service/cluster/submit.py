@@ -20,6 +20,7 @@ from typing import Protocol
 from snakemake_executor_plugin_ws import records
 
 from service.cluster import slurm
+from service.core.config import ClusterConfig
 from service.core.errors import ClusterUnavailable
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
@@ -51,11 +52,20 @@ def immediate_submit_args(profile_dir: Path, targets: Sequence[str]) -> list[str
     return ["--profile", str(profile_dir), "--immediate-submit", "--notemp", *targets]
 
 
+def backend_args(cluster: ClusterConfig) -> list[str]:
+    """The executor's settings for cluster.backend: with "drmaa" each job goes
+    through libdrmaa (its path given, so the forked Snakemake needs no variable)."""
+    if cluster.backend != "drmaa":
+        return []
+    return ["--ws-backend", "drmaa", "--ws-drmaa-library", cluster.drmaa_library]
+
+
 class WorkflowSubmitter:
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
-                 targets: Sequence[str] = ("work/stdout.txt",)) -> None:
+                 targets: Sequence[str] = ("work/stdout.txt",),
+                 extra_args: Sequence[str] = ()) -> None:
         self.forker = forker
-        self.args = immediate_submit_args(profile_dir, targets)
+        self.args = [*immediate_submit_args(profile_dir, targets), *extra_args]
 
     async def submit(self, folder: RunFolder) -> tuple[int, ...]:
         _, exited = await self.forker.fork_workflow(folder.path, self.args)

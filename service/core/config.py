@@ -46,6 +46,9 @@ class AuthConfig:
     login_concurrent_hashes: int = 2
 
 
+BACKENDS = ("cli", "drmaa")
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     identity: str = "muse"
@@ -68,8 +71,17 @@ class ClusterConfig:
     # How long the list of available environment modules (module -t avail) is
     # reused before the module tool is asked again.
     module_cache_s: float = 30.0
+    # How jobs reach Slurm and are followed: "cli" (sbatch, squeue, sacct, scancel)
+    # or "drmaa" (libdrmaa through the drmaa binding: service/cluster/drmaa_status.py).
+    backend: str = "cli"
+    # libdrmaa for backend "drmaa" (e.g. /opt/slurm-drmaa/lib/libdrmaa.so.1).
+    # Empty: the service's DRMAA_LIBRARY_PATH.
+    drmaa_library: str = ""
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"cluster.backend: {self.backend!r} is none of "
+                              + ", ".join(f'"{b}"' for b in BACKENDS))
         for path in self.allowed_binds:
             parts = path.split("/")
             if not path.startswith("/") or path == "/" or any(
@@ -242,6 +254,10 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> Config:
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot read config {path}: {e}") from e
     config: Config = _build(Config(), data, path.resolve().parent, "")
+    if config.cluster.backend == "drmaa" and not config.cluster.drmaa_library:
+        # Resolved here, once: the forked Snakemake gets the path, not the variable.
+        config = replace(config, cluster=replace(
+            config.cluster, drmaa_library=environ.get("DRMAA_LIBRARY_PATH", "")))
     return config
 
 

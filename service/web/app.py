@@ -10,11 +10,12 @@ from aiohttp import web
 
 from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
+from service.cluster.jobstatus import source_for
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.submissions import Submissions
-from service.cluster.submit import Submitter, WorkflowSubmitter
+from service.cluster.submit import Submitter, WorkflowSubmitter, backend_args
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -33,6 +34,7 @@ from service.web.handlers import (
 )
 from service.web.keys import (
     CONFIG_KEY,
+    JOB_STATUS_KEY,
     JWT_SECRET_KEY,
     LOCAL_RUNNER_KEY,
     LOGIN_THROTTLE_KEY,
@@ -61,7 +63,8 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    poller = Poller(app[STORE_KEY], app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster)
+    poller = Poller(app[STORE_KEY], app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster,
+                    app[JOB_STATUS_KEY])
     poller.load()  # runs submitted before a restart are followed again
     app[POLLER_KEY] = poller
     task = asyncio.create_task(poller.run())
@@ -69,6 +72,9 @@ async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    close = getattr(app[JOB_STATUS_KEY], "close", None)  # the DRMAA session
+    if close is not None:
+        await asyncio.to_thread(close)
 
 
 async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -111,7 +117,11 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     runner = LocalRunner(config.local)
     app[LOCAL_RUNNER_KEY] = runner
     # Cluster runs' workflows run from the warm Snakemake too (ws's executor).
-    app[SUBMITTER_KEY] = submitter or WorkflowSubmitter(runner, config.cluster.profile_dir)
+    # Jobs reach Slurm and are followed through cluster.backend (ConfigError if
+    # it cannot work: the service does not start).
+    app[JOB_STATUS_KEY] = source_for(config.cluster)
+    app[SUBMITTER_KEY] = submitter or WorkflowSubmitter(
+        runner, config.cluster.profile_dir, extra_args=backend_args(config.cluster))
     app[PROBE_KEY] = ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,

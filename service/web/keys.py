@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.accounts.throttle import LoginThrottle
+from service.cluster.jobstatus import JobStatusSource
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
@@ -19,6 +20,7 @@ CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
 JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
 POLLER_KEY = web.AppKey("poller", Poller)
+JOB_STATUS_KEY = web.AppKey("job_status", JobStatusSource)
 SUBMITTER_KEY = web.AppKey("submitter", Submitter)
 SUBMISSIONS_KEY = web.AppKey("submissions", Submissions)
 PROBE_KEY = web.AppKey("probe", ControllerProbe)

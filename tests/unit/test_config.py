@@ -62,3 +62,16 @@ def test_allowed_binds_beside_the_service_folders(tmp_path: Path) -> None:
     config.write_text(f'state_dir = "state"\nruns_dir = "runs"\n[cluster]\n'
                       f'allowed_binds = ["{tmp_path}/reference", "{tmp_path}/run"]\n')
     assert load_config(config, {}).cluster.allowed_binds[0].endswith("reference")
+
+
+def test_the_cluster_backend_is_cli_or_drmaa(tmp_path: Path) -> None:
+    path = tmp_path / "ws.toml"
+    path.write_text('[cluster]\nbackend = "pbs"\n')
+    with pytest.raises(ConfigError, match="is none of \"cli\", \"drmaa\""):
+        load_config(path, {})
+    path.write_text('[cluster]\nbackend = "drmaa"\n')
+    lib = "/opt/slurm-drmaa/lib/libdrmaa.so.1"
+    # libdrmaa from the service's environment unless the file names it.
+    assert load_config(path, {"DRMAA_LIBRARY_PATH": lib}).cluster.drmaa_library == lib
+    path.write_text(f'[cluster]\nbackend = "drmaa"\ndrmaa_library = "{lib}"\n')
+    assert load_config(path, {"DRMAA_LIBRARY_PATH": "/x"}).cluster.drmaa_library == lib
