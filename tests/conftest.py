@@ -47,6 +47,32 @@ def service(images: dict[str, Path]) -> Iterator[LiveService]:
     live.stop()
 
 
+DRMAA_LIBRARY = Path("/opt/slurm-drmaa/lib/libdrmaa.so.1")  # as scripts/drmaa-up.sh puts it
+
+
+@pytest.fixture(scope="session")
+def drmaa_service(images: dict[str, Path]) -> Iterator[LiveService]:
+    """A service with cluster.backend = "drmaa": jobs submitted and followed through
+    libdrmaa. The library reaches it through its config (the service account's
+    environment has no DRMAA_LIBRARY_PATH)."""
+    if not DRMAA_LIBRARY.exists():
+        pytest.fail(f"{DRMAA_LIBRARY} is missing: scripts/drmaa-up.sh builds it",
+                    pytrace=False)
+    live = make_service(images, cluster={"backend": "drmaa",
+                                         "drmaa_library": str(DRMAA_LIBRARY)})
+    yield live
+    live.stop()
+
+
+@pytest.fixture(params=["cli", "drmaa"])
+def backend_service(request: pytest.FixtureRequest) -> LiveService:
+    """The service with each cluster.backend in turn (cluster-run tests that must
+    hold for both)."""
+    name = "service" if request.param == "cli" else "drmaa_service"
+    live: LiveService = request.getfixturevalue(name)
+    return live
+
+
 @pytest.fixture
 def service_factory(images: dict[str, Path]) -> Iterator[Callable[..., LiveService]]:
     started: list[LiveService] = []

@@ -67,7 +67,8 @@ def test_stdout_with_todownload_is_refused(service: LiveService) -> None:
     assert "todownload" in assert_error(r, 400)["error"]
 
 
-def test_failing_command_ends_nok_with_its_cause(service: LiveService) -> None:
+def test_failing_command_ends_nok_with_its_cause(backend_service: LiveService) -> None:
+    service = backend_service
     answer, state = run_to_end(service, cmd="python /add.py 4 x")
     report = state["info"]["report"]
     assert (report["cr"], report["process"]["latest_cr"]) == ("NOK", "ENDED_NOK")

@@ -65,12 +65,19 @@ def check_ended_ok(service: LiveService, state_url: str,
     return report
 
 
-def test_example_a_stdout(service: LiveService) -> None:
+def test_example_a_stdout(backend_service: LiveService) -> None:
+    # With either cluster.backend (cli: sbatch/squeue; drmaa: libdrmaa), the same
+    # report: the Slurm job id and state.
+    service = backend_service
     answer = post_json(service, {"cmd": "python /add.py 4 5", "returned_type": "stdout",
                                  "todownload": "no"})
-    check_post_answer(service, answer)
+    key = check_post_answer(service, answer)
     report = check_ended_ok(service, answer["url"],
                             {"cmd": "python /add.py 4 5", "returned_type": "stdout"})
+    log = (service.runs_dir / key / "logs" / "snakemake.log").read_text()
+    drmaa = 'backend = "drmaa"' in service.config.read_text()
+    assert f"Submitted job 0{' through DRMAA' if drmaa else ''} as Slurm job " \
+           f"{report['process']['job_id']}." in log
     results = json.loads(curl(answer["url"].replace("/state/", "/run/")))
     assert results == {"info": {"stdout": "9.0", "report": report}}
 

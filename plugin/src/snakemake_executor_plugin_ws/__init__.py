@@ -132,7 +132,8 @@ class Executor(RemoteExecutor):
         self.jobs[str(job.jobid)] = {"rule": job.name, "slurm_id": job_id,
                                      "exit": exit_record}
         records.write_jobs(self.settings.status_dir, self.jobs)
-        self.logger.info(f"Submitted job {job.jobid} as Slurm job {job_id}.")
+        through = " through DRMAA" if self.drmaa is not None else ""
+        self.logger.info(f"Submitted job {job.jobid}{through} as Slurm job {job_id}.")
         # With --immediate-submit this counts as the job's end for the scheduler.
         self.report_job_submission(job_info)
 
