@@ -22,9 +22,12 @@ import threading
 from snakemake_executor_plugin_ws.drmaa_jobs import DrmaaJobs
 
 from service.cluster import slurm
+from service.core.errors import ClusterUnavailable
 
 log = logging.getLogger(__name__)
 
+# What slurm-drmaa says when cancelling a job that is over (Slurm's words).
+ALREADY_OVER = ("already completing or completed", "Invalid job id")
 _session_lock = threading.Lock()
 # libdrmaa allows one session per process (drmaa_init): every DrmaaStatus of
 # the process (one per app) shares it.
@@ -45,6 +48,7 @@ class DrmaaStatus:
         self.queries = 0  # jobStatus calls, for tests and benchmarks
         self.answered = False
         self._alive: set[int] = set()  # jobs seen pending, running or done
+        self._cancelled: set[int] = set()  # jobs cancelled through cancel()
         self._calls = threading.Lock()  # one round's library calls at a time
 
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
@@ -58,11 +62,14 @@ class DrmaaStatus:
         self.answered = True
         known = {}
         for job_id, word in words.items():
+            if word == "FAILED" and job_id in self._cancelled:
+                word = "CANCELLED"  # as Slurm says: DRMAA says failed for every end
             uncertain = word == "FAILED" and job_id not in self._alive
             if word != "FAILED":
                 self._alive.add(job_id)
             known[job_id] = slurm.JobInfo(job_id, word, uncertain=uncertain)
         self._alive &= job_ids  # nothing kept of runs no longer followed
+        self._cancelled &= job_ids
         return known
 
     def _ask(self, ids: list[int]) -> dict[int, str]:
@@ -70,6 +77,25 @@ class DrmaaStatus:
             self.queries += len(ids)
             words = process_jobs(self.library).states([str(i) for i in ids])
         return {int(i): w for i, w in words.items()}
+
+    async def cancel(self, job_ids: set[int]) -> None:
+        """Cancel the jobs through DRMAA; ClusterUnavailable if Slurm cannot be told.
+        Jobs already over are no error (as with scancel)."""
+        await asyncio.to_thread(self._terminate, sorted(job_ids))
+        self._cancelled |= job_ids
+        log.info("cancelled jobs %s through DRMAA", ",".join(str(i) for i in sorted(job_ids)))
+
+    def _terminate(self, ids: list[int]) -> None:
+        with self._calls:
+            jobs = process_jobs(self.library)
+            for job_id in ids:
+                try:
+                    jobs.terminate(str(job_id))
+                except Exception as e:
+                    if not any(s in str(e) for s in ALREADY_OVER):
+                        log.warning("DRMAA could not cancel job %s: %s", job_id, e)
+                        raise ClusterUnavailable("the cluster did not take the "
+                                                 "cancellation", [str(e)[-500:]]) from e
 
     def close(self) -> None:
         with self._calls:

@@ -115,10 +115,15 @@ class DrmaaJobs:
         return states
 
     def cancel(self, ids: list[str]) -> None:
-        session = self.session()
         for job_id in ids:
             with contextlib.suppress(self._drmaa.errors.DrmaaException):
-                session.control(job_id, self._drmaa.JobControlAction.TERMINATE)
+                self.terminate(job_id)
+
+    def terminate(self, job_id: str) -> None:
+        """Cancel one job (Slurm: CANCELLED); the library's exception if it cannot,
+        also for a job already over ("already completing or completed")."""
+        session = self.session()
+        session.control(job_id, self._drmaa.JobControlAction.TERMINATE)
 
     def close(self) -> None:
         if self._session is not None:

@@ -10,6 +10,7 @@ import logging
 from aiohttp import web
 
 from service.cluster.cancel import cancel_jobs, job_ids_of
+from service.cluster.drmaa_status import DrmaaStatus
 from service.core.errors import Conflict, NotFound
 from service.runs import folder as runfolder
 from service.runs.lifecycle import load_record, load_state
@@ -17,7 +18,7 @@ from service.runs.listing import RunListQuery, list_runs
 from service.web.auth import authenticate
 from service.web.formats import render
 from service.web.handlers.muse import state_body
-from service.web.keys import CONFIG_KEY, POLLER_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, POLLER_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 from service.web.waiting import wait_for_change
@@ -59,7 +60,11 @@ async def cancel_run(request: web.Request) -> web.Response:
     job_ids = job_ids_of(state)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
-    await cancel_jobs(job_ids)
+    source = request.app[JOB_STATUS_KEY]
+    if isinstance(source, DrmaaStatus):  # cluster.backend = "drmaa"
+        await source.cancel(set(job_ids))
+    else:
+        await cancel_jobs(job_ids)
     log.info("run %s cancelled by its owner", record.jobname)
     poller.wake()
     # Slurm confirms within a poll round or two; the final state comes from the
