@@ -113,13 +113,13 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     # Bodies other than multipart (streamed with their own limits) stay small.
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
+    # Jobs reach Slurm and are followed through cluster.backend (ConfigError if
+    # it cannot work: the service does not start).
+    app[JOB_STATUS_KEY] = source_for(config.cluster)
     app[JWT_SECRET_KEY] = jwt_secret(config)
     runner = LocalRunner(config.local)
     app[LOCAL_RUNNER_KEY] = runner
     # Cluster runs' workflows run from the warm Snakemake too (ws's executor).
-    # Jobs reach Slurm and are followed through cluster.backend (ConfigError if
-    # it cannot work: the service does not start).
-    app[JOB_STATUS_KEY] = source_for(config.cluster)
     app[SUBMITTER_KEY] = submitter or WorkflowSubmitter(
         runner, config.cluster.profile_dir, extra_args=backend_args(config.cluster))
     app[PROBE_KEY] = ControllerProbe()

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from snakemake_executor_plugin_ws import records
 
+from service.__main__ import main
 from service.cluster import drmaa_status, slurm
 from service.cluster.jobstatus import SlurmStatus, settle_with_records, source_for
 from service.cluster.poller import Poller
+from service.cluster.submit import backend_args
 from service.core import atomic
 from service.core.config import ClusterConfig, ConfigError
+from service.core.errors import ClusterUnavailable
 from service.core.store import Store
 from service.runs.state import ExitRecords, JobExit, RunState
 
@@ -29,6 +32,15 @@ class Library:
         self.words = words
         self.threads: set[int] = set()
         self.fail = False
+
+    def terminate(self, job_id: str) -> None:
+        self.threads.add(threading.get_ident())
+        if self.fail:
+            raise RuntimeError("slurm_terminate_job error: Unable to contact slurm controller")
+        if self.words.get(job_id) == "COMPLETED":
+            raise RuntimeError("slurm_terminate_job error: Job/step already completing or "
+                               "completed")
+        self.words[job_id] = "FAILED"
 
     def states(self, ids: list[str]) -> dict[str, str]:
         self.threads.add(threading.get_ident())
@@ -151,3 +163,31 @@ async def test_a_job_seen_running_then_failed_ends_nok(tmp_path: Path,
     await poller.poll_once()
     state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
     assert (state["cr"], state["latest_state"]) == ("NOK", "FAILED")
+
+
+async def test_jobs_cancelled_through_drmaa_end_cancelled(library: Library) -> None:
+    source = drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1")
+    library.words = {"50": "PENDING", "51": "COMPLETED"}
+    await source.cancel({50, 51})  # one already over: no error, as with scancel
+    known = await source.states({50, 51})
+    assert (known[50].state, known[51].state) == ("CANCELLED", "COMPLETED")
+    assert threading.get_ident() not in library.threads
+    library.fail = True
+    with pytest.raises(ClusterUnavailable):
+        await source.cancel({52})
+
+
+def test_the_service_refuses_to_start_without_libdrmaa(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "ws.toml"
+    config.write_text(f'state_dir = "{tmp_path}/state"\nruns_dir = "{tmp_path}/runs"\n'
+                      '[cluster]\nbackend = "drmaa"\n')
+    assert main(["--config", str(config), "serve"]) == 2
+    assert "needs libdrmaa" in capsys.readouterr().err
+
+
+def test_the_forked_snakemake_is_told_the_backend_and_the_library() -> None:
+    assert backend_args(ClusterConfig()) == []
+    lib = "/opt/slurm-drmaa/lib/libdrmaa.so.1"
+    assert backend_args(ClusterConfig(backend="drmaa", drmaa_library=lib)) == [
+        "--ws-backend", "drmaa", "--ws-drmaa-library", lib]
