@@ -128,6 +128,25 @@ def test_sbatch_options_reach_the_job(service: LiveService) -> None:
     subprocess.run(["scancel", str(job_id)], check=True)
 
 
+def test_sbatch_options_through_drmaa(drmaa_service: LiveService) -> None:
+    # slurm-drmaa's native specification: --time as HH:MM:SS, --mem as bare MB.
+    answer = submit(drmaa_service, cmd="sleep 30",
+                    sbatch_list=["--time=2", "--mem=300M", "--mail-type=END"])
+    state = requests.get(answer["url"], timeout=30).json()
+    job_id = state["info"]["report"]["process"]["job_id"]
+    job = subprocess.run(["scontrol", "show", "job", "--oneliner", str(job_id)],
+                         capture_output=True, text=True, check=True).stdout
+    subprocess.run(["scancel", str(job_id)], check=True)
+    assert "TimeLimit=00:02:00" in job and "MailType=END" in job
+    assert re.search(r"MinMemoryNode=300M", job), job
+    # What slurm-drmaa cannot pass is refused by name, never dropped.
+    _, state = run_to_end(drmaa_service, cmd="true",
+                          sbatch_list=["--mail-user=someone@example.org"])
+    report = state["info"]["report"]
+    assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "NOT_SUBMITTED")
+    assert "--mail-user is not supported by the DRMAA backend" in report["process"]["cause"]
+
+
 def test_module_list_is_loaded_in_the_job(service: LiveService) -> None:
     modulefile = service.home / "modulefiles" / "hello" / "1.0.lua"
     modulefile.parent.mkdir(parents=True, exist_ok=True)
