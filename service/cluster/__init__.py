@@ -1,3 +1,4 @@
-"""Slurm: command adapters, submission, job status, the poller, environment modules.
+"""Slurm: command adapters, submission, job status (Slurm's commands or DRMAA), the
+poller, environment modules.
 
 May import: service.runs and below. Never aiohttp (tests/unit/test_layout.py)."""
