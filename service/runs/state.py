@@ -86,6 +86,10 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
         cause = "module load failed (see logs/modules.log)"
     elif records.command not in (None, 0):
         cause = f"the command exited with status {records.command} (see work/stderr.txt)"
+    elif slurm_state == "FAILED" and records.command is None:
+        # Killed before its command ended; DRMAA says FAILED for any such end.
+        cause = ("the job failed before its command recorded an exit status (time "
+                 "limit, memory, node, cancellation...)")
     elif records.command is None and records.snakemake == 0:
         cause = "the command did not run (Snakemake found nothing to do)"
     elif records.snakemake is None:

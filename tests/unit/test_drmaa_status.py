@@ -163,6 +163,7 @@ async def test_a_job_seen_running_then_failed_ends_nok(tmp_path: Path,
     await poller.poll_once()
     state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
     assert (state["cr"], state["latest_state"]) == ("NOK", "FAILED")
+    assert "failed before its command recorded an exit status" in state["cause"]
 
 
 async def test_jobs_cancelled_through_drmaa_end_cancelled(library: Library) -> None:

@@ -42,6 +42,14 @@ def test_missing_exit_record() -> None:
     assert state.cr == "NOK" and "without recording" in state.cause
 
 
+def test_a_job_failed_before_its_command_ended() -> None:
+    # The submitting Snakemake exited 0; the job failed with no exit record (what
+    # the DRMAA backend reports for a job killed at its time limit, say).
+    state = ended(RunState(), "FAILED", ExitRecords(snakemake=0, command=None,
+                                                    modules_failed=False))
+    assert state.cr == "NOK" and "before its command recorded" in state.cause
+
+
 def test_round_trip() -> None:
     state = RunState(job_id=4, latest_state="RUNNING")
     assert RunState.from_dict(state.to_dict()) == state
