@@ -56,8 +56,10 @@ def drmaa_service(images: dict[str, Path]) -> Iterator[LiveService]:
     libdrmaa. The library reaches it through its config (the service account's
     environment has no DRMAA_LIBRARY_PATH)."""
     if not DRMAA_LIBRARY.exists():
-        pytest.fail(f"{DRMAA_LIBRARY} is missing: scripts/drmaa-up.sh builds it",
-                    pytrace=False)
+        if any((ROOT.parent / "shared" / "vendor").glob("slurm-drmaa-*.tar.gz")):
+            pytest.fail(f"{DRMAA_LIBRARY} is missing: scripts/drmaa-up.sh builds it",
+                        pytrace=False)
+        pytest.skip("no libdrmaa, and no slurm-drmaa source to build it from")
     live = make_service(images, cluster={"backend": "drmaa",
                                          "drmaa_library": str(DRMAA_LIBRARY)})
     yield live
