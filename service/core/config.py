@@ -56,6 +56,9 @@ class ClusterConfig:
     profile_dir: Path = PROJECT_ROOT / "profiles" / "slurm"
     lmod_init: Path = Path("/etc/profile.d/lmod.sh")
     module_paths: tuple[str, ...] = ()
+    # Modules every job loads before its command and the run's own module_list:
+    # a site whose Apptainer (or SingularityCE) is itself a module names it here.
+    job_modules: tuple[str, ...] = ()
     poll_min_s: float = 0.5
     poll_max_s: float = 10.0
     # A job that Slurm, asked and answering, no longer knows, and that left no exit

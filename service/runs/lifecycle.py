@@ -53,15 +53,18 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
                       + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
+    settings = workflow.JobSettings(snakemake=config.snakemake,
+                                    lmod_init=config.cluster.lmod_init,
+                                    module_paths=config.cluster.module_paths,
+                                    job_modules=config.cluster.job_modules)
+    prologue = workflow.needs_prologue(record.request, settings)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
-                                                record.jobname, resources.network),
+                                                record.jobname, resources.network,
+                                                prologue),
                       durable=False)
-    settings = workflow.JobSettings(snakemake=config.snakemake,
-                                    lmod_init=config.cluster.lmod_init,
-                                    module_paths=config.cluster.module_paths)
-    if record.request.module_list:
+    if prologue:
         atomic.write_text(path / workflow.PROLOGUE,
                           workflow.prologue_script(record.request, settings), durable=False)
     atomic.write_text(path / "job.sh",

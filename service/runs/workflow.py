@@ -39,6 +39,11 @@ class JobSettings:
     snakemake: Path
     lmod_init: Path
     module_paths: tuple[str, ...]
+    job_modules: tuple[str, ...] = ()  # the site's, loaded before the run's own
+
+
+def needs_prologue(request: RunRequest, settings: JobSettings) -> bool:
+    return bool(request.module_list or settings.job_modules)
 
 
 def profile_defaults(profile_dir: Path) -> Resources:
@@ -140,7 +145,7 @@ def job_export(environment: tuple[tuple[str, str], ...] = JOB_ENVIRONMENT) -> st
 
 
 def workflow_profile(request: RunRequest, cores: int, job_name: str,
-                     network: bool = True) -> str:
+                     network: bool = True, prologue: bool | None = None) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
     Snakefile, so the job and a power user's rerun both use these settings."""
     data = {
@@ -164,7 +169,7 @@ def workflow_profile(request: RunRequest, cores: int, job_name: str,
         "ws-job-name": job_name,
         "ws-export": job_export(),
     }
-    if request.module_list:
+    if request.module_list if prologue is None else prologue:
         data["ws-prologue"] = PROLOGUE
     return "# ws: settings of this run (generated)\n" + yaml.safe_dump(data, sort_keys=False)
 
@@ -177,20 +182,28 @@ PROLOGUE = "prologue.sh"
 
 
 def prologue_script(request: RunRequest, settings: JobSettings) -> str:
-    """Sourced by each job script of the run before its command: the modules."""
+    """Sourced by each job script of the run before its command: the site's job
+    modules (its Apptainer, say), then the run's own module_list."""
     q = shlex.quote
-    return "\n".join([
+    lines = [
         "# ws: sourced by each job script of the run before its command (generated)",
         f"source {q(str(settings.lmod_init))} || return 91",
         *(f"module use {q(p)}" for p in settings.module_paths),
-        f"if ! module load {' '.join(q(m) for m in request.module_list)}"
-        " > logs/modules.log 2>&1; then",
-        "  printf '1\\n' > status/.modules.exit.tmp && mv -f status/.modules.exit.tmp "
-        "status/modules.exit",
-        "  echo 'module load failed: see logs/modules.log' >&2",
-        "  return 92",
-        "fi",
-    ]) + "\n"
+        ": > logs/modules.log",
+    ]
+    for what, modules in (("the site's job modules", settings.job_modules),
+                          ("module_list", request.module_list)):
+        if not modules:
+            continue
+        lines += [
+            f"if ! module load {' '.join(q(m) for m in modules)} >> logs/modules.log 2>&1; then",
+            "  printf '1\\n' > status/.modules.exit.tmp && mv -f status/.modules.exit.tmp "
+            "status/modules.exit",
+            f"  echo {q(f'module load failed ({what}): see logs/modules.log')} >&2",
+            "  return 92",
+            "fi",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def job_script(folder: Path, settings: JobSettings, title: str) -> str:

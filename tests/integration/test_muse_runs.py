@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 import time
 import zipfile
@@ -155,6 +156,34 @@ def test_module_list_is_loaded_in_the_job(service: LiveService) -> None:
     answer, state = run_to_end(service, cmd="echo $HELLO_MOD", module_list=["hello/1.0"])
     assert state["info"]["report"]["cr"] == "OK", state
     assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "loaded"
+
+
+def test_module_list_where_apptainer_itself_is_a_module(service_factory: Any) -> None:
+    """issue 14: a site whose Apptainer is a module names it in cluster.job_modules;
+    every job loads it first, then the run's module_list, then starts the container
+    with the apptainer the module put first on PATH (the real one, linked)."""
+    live = service_factory(cluster={"job_modules": ["site-apptainer/1.0"]})
+    site_bin = live.home / "site-apptainer" / "bin"
+    site_bin.mkdir(parents=True)
+    runtime = shutil.which("apptainer")
+    assert runtime is not None
+    (site_bin / "apptainer").symlink_to(runtime)
+    modules = live.home / "modulefiles"
+    (modules / "site-apptainer").mkdir()
+    (modules / "site-apptainer" / "1.0.lua").write_text(
+        f'prepend_path("PATH", "{site_bin}")\n'
+        'setenv("APPTAINERENV_SITE_RUNTIME", "module")\n')
+    (modules / "hello").mkdir()
+    (modules / "hello" / "1.0.lua").write_text('setenv("APPTAINERENV_HELLO_MOD", "loaded")\n')
+    answer, state = run_to_end(live, cmd="echo $SITE_RUNTIME $HELLO_MOD",
+                               module_list=["hello/1.0"])
+    assert state["info"]["report"]["cr"] == "OK", state
+    assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == (
+        "module loaded")
+    # Without a module_list of its own, a run still loads the site's modules.
+    answer, state = run_to_end(live, cmd="echo $SITE_RUNTIME")
+    assert state["info"]["report"]["cr"] == "OK", state
+    assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "module"
 
 
 def test_restart_finds_live_runs(service_factory: Any) -> None:

@@ -47,6 +47,38 @@ def test_prologue_quotes_modules() -> None:
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
 
 
+def test_site_job_modules_load_before_the_runs_own(tmp_path: Path) -> None:
+    """issue 14: where Apptainer is itself a module, every job loads the site's
+    job_modules first, then the run's module_list; each failure says which."""
+    site = workflow.JobSettings(snakemake=Path("/x"), lmod_init=tmp_path / "lmod.sh",
+                                module_paths=(), job_modules=("apptainer/1.3",))
+    req = request(cmd="x", module_list=["hello/1.0"])
+    text = workflow.prologue_script(req, site)
+    assert text.index("module load apptainer/1.3") < text.index("module load hello/1.0")
+    assert workflow.needs_prologue(request(cmd="x"), site)
+    assert not workflow.needs_prologue(request(cmd="x"), settings())
+    profile = yaml.safe_load(workflow.workflow_profile(request(cmd="x"), 1, "1-ws-x",
+                                                       prologue=True))
+    assert profile["ws-prologue"] == workflow.PROLOGUE
+    # Run it with a module tool that knows apptainer/1.3 only.
+    (tmp_path / "lmod.sh").write_text(
+        'module() { [ "$1" = load ] || return 0; shift; for m in "$@"; do\n'
+        '  [ "$m" = apptainer/1.3 ] || { echo "no $m" >&2; return 1; }; echo "+$m"; done; }\n')
+    for sub in ("logs", "status"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "site.sh").write_text(workflow.prologue_script(request(cmd="x"), site))
+    (tmp_path / "both.sh").write_text(text)
+    done = subprocess.run(["bash", "-c", "source site.sh"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "logs" / "modules.log").read_text() == "+apptainer/1.3\n"
+    done = subprocess.run(["bash", "-c", "source both.sh"], cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 92
+    assert "module load failed (module_list)" in done.stderr
+    assert (tmp_path / "status" / "modules.exit").read_text() == "1\n"
+
+
 @pytest.mark.parametrize("value", ["$HOME", "${HOME}", "a$", "$(id)", "~", "$$", "$HOME:${PATH}"])
 def test_user_values_survive_snakemakes_profile_reading(value: str) -> None:
     """issue 10: Snakemake runs os.path.expandvars (and expanduser) over profile
