@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.live import ROOT, LiveService, make_service, run, wait_final
+from tests.live import DRMAA_LIBRARY, ROOT, LiveService, make_service, run, wait_final
 
 # Test modules import these from tests.live; re-exported for convenience.
 __all__ = ["LiveService", "wait_final"]
@@ -45,9 +45,6 @@ def service(images: dict[str, Path]) -> Iterator[LiveService]:
     live = make_service(images)
     yield live
     live.stop()
-
-
-DRMAA_LIBRARY = Path("/opt/slurm-drmaa/lib/libdrmaa.so.1")  # as scripts/drmaa-up.sh puts it
 
 
 @pytest.fixture(scope="session")

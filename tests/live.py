@@ -20,6 +20,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 WS_USER = os.environ.get("WS_USER", "ws")
+# libdrmaa as scripts/drmaa-up.sh installs it (cluster.backend = "drmaa").
+DRMAA_LIBRARY = Path("/opt/slurm-drmaa/lib/libdrmaa.so.1")
 WS = str(ROOT / ".venv" / "bin" / "ws")
 STATE_ROOT = ROOT / "var" / "state" / "tests"
 PASSWORD = "password-{}"

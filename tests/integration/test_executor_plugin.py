@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, WS_USER, wait_final
+from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, wait_final
 
 pytestmark = pytest.mark.cluster
 SNAKEMAKE = str(ROOT / ".venv" / "bin" / "snakemake")
@@ -66,9 +66,9 @@ def workdir(images: dict[str, Path]) -> Path:
     return folder
 
 
-DRMAA_LIBRARY = "/opt/slurm-drmaa/lib/libdrmaa.so.1"
 # The executor's backends: sbatch/squeue, or libdrmaa (slurm-drmaa).
-BACKENDS = {"cli": [], "drmaa": ["--ws-backend", "drmaa", "--ws-drmaa-library", DRMAA_LIBRARY]}
+BACKENDS = {"cli": [],
+            "drmaa": ["--ws-backend", "drmaa", "--ws-drmaa-library", str(DRMAA_LIBRARY)]}
 
 
 def snakemake(folder: Path, *args: str, backend: str = "cli"
@@ -108,8 +108,10 @@ def wait_jobs(job_ids: list[str], timeout: float = 120) -> dict[str, str]:
         time.sleep(0.5)
 
 
-def test_three_rules_waiting(workdir: Path) -> None:
-    result = snakemake(workdir)
+@pytest.mark.parametrize("backend", ["cli", "drmaa"])
+def test_three_rules_waiting(workdir: Path, backend: str) -> None:
+    # Waiting, the executor follows its jobs with squeue/sacct or DRMAA's jobStatus.
+    result = snakemake(workdir, backend=backend)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (workdir / "last.txt").read_text() == "3.0\nmiddle\nlast\n"
     jobs = jobs_of(workdir)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, WS_USER, LiveService, wait_final
+from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, LiveService, wait_final
 from tests.live import cluster_run as submit
 
 pytestmark = pytest.mark.cluster
@@ -186,8 +186,11 @@ def test_module_list_where_apptainer_itself_is_a_module(service_factory: Any) ->
     assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "module"
 
 
-def test_restart_finds_live_runs(service_factory: Any) -> None:
-    live = service_factory()
+@pytest.mark.parametrize("backend", ["cli", "drmaa"])
+def test_restart_finds_live_runs(service_factory: Any, backend: str) -> None:
+    # With DRMAA, the restarted service has a new session that never saw the job.
+    live = service_factory(cluster={"backend": backend,
+                                    "drmaa_library": str(DRMAA_LIBRARY)})
     answer = submit(live, cmd="sleep 6; python /add.py 20 22")
     live.stop(kill=True)  # kill -9: no goodbye
     time.sleep(8)
