@@ -1,5 +1,6 @@
-"""Where the poller learns the state of jobs: one small interface, so another
-source (DRMAA, where a cluster has libdrmaa; slurmrestd) can stand in."""
+"""Where the poller learns the state of jobs: one small interface, two sources
+chosen by cluster.backend (source_for): Slurm's commands here, DRMAA
+(drmaa_status.py); another (slurmrestd) could stand in the same way."""
 
 from __future__ import annotations
 
