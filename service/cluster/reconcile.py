@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ FAST_ROUND_S = 1.0  # next round while such a child is awaited
 # (POST: index, folder, then the poller): not lost, just young.
 IN_FLIGHT_S = 600.0
 SACCT_LOOKBACK_S = 3600.0  # sacct from this long before the oldest run asked about
+
+JOB_SCRIPT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([0-9]{1,9})\.sh", re.ASCII)  # the executor's
 
 ADOPT, SUBMIT, WAIT, ASK, END = "adopt", "submit", "wait", "ask", "end"
 
@@ -208,14 +211,14 @@ class Reconciler:
             elif decision.action == WAIT:
                 waiting = True
             elif decision.action != ASK:
-                self._apply(key, name, decision)
+                self._apply(key, name, decision, fact)
         if ask:
             since = min(self._created(k) for k in ask) - SACCT_LOOKBACK_S
             found, complete = await self.slurm.find(ask, since)
             for key, name in ask.items():
                 decision = decide(facts[key][1], now, None if found is None
                                   else found.get(key, ()), complete)
-                self._apply(key, name, decision)
+                self._apply(key, name, decision, facts[key][1])
         return waiting
 
     def _read_all(self, keys: list[str]) -> dict[str, tuple[str, OrphanFacts]]:
@@ -236,13 +239,15 @@ class Reconciler:
         entry = self.store.get_run(key)
         return entry.created if entry else time.time() - 86400
 
-    def _apply(self, key: str, name: str, decision: Decision) -> None:
+    def _apply(self, key: str, name: str, decision: Decision, facts: OrphanFacts) -> None:
         state = self.poller.state_of(key)
         if state is None or state.final or state.job_ids or self.submissions.busy(key):
             return  # settled meanwhile
         if decision.action == ADOPT:
             log.info("run %s: its jobs %s found again", name,
                      ",".join(map(str, decision.job_ids)))
+            if not facts.listed:
+                rebuild_jobs_list(self.runs_dir / key / "status", decision.job_ids)
             self.submissions.adopt(key, state, name, decision.job_ids)
         elif decision.action == SUBMIT:
             log.info("run %s: never submitted; submitting it now", name)
@@ -250,6 +255,27 @@ class Reconciler:
         elif decision.action == END:
             log.warning("run %s: ended NOK: %s", name, decision.cause)
             self.poller.save(key, end_unfollowed(state, decision.cause))
+
+
+def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
+    """The executor's jobs list (which job's exit record is whose), for a run whose
+    child was cut off between sbatch and writing it: ws's workflow has one job, so
+    one job script in status/ and one job found in Slurm make it whole."""
+    try:
+        if os.path.lexists(status / "jobs.json"):
+            return False
+        scripts = [m for e in os.scandir(status) if e.is_file(follow_symlinks=False)
+                   and (m := JOB_SCRIPT.fullmatch(e.name))]
+        if len(scripts) != 1 or len(job_ids) != 1:
+            return False
+        rule, jobid = scripts[0].groups()
+        records.write_jobs(str(status), {jobid: {
+            "rule": rule, "slurm_id": str(job_ids[0]),
+            "exit": f"status/{records.exit_name(rule, int(jobid))}"}})
+    except OSError:
+        log.exception("reconciliation: the jobs list cannot be rebuilt")
+        return False
+    return True
 
 
 def end_unfollowed(state: RunState, cause: str) -> RunState:

@@ -23,6 +23,7 @@ from service.cluster.reconcile import (
     OrphanFacts,
     Reconciler,
     decide,
+    rebuild_jobs_list,
 )
 from service.cluster.submissions import Submissions
 from service.cluster.submit import SUBMISSION_STARTED
@@ -30,6 +31,7 @@ from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.params import Params
 from service.core.store import Store
+from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
@@ -157,6 +159,7 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
     found_key, found_name = make_run(tmp_path, store, 1)
+    (tmp_path / "runs" / found_key / "status" / "run_command.0.sh").write_text("")
     lost_key, _ = make_run(tmp_path, store, 2)
     fresh_key, _ = make_run(tmp_path, store, 3, started=False)
     poller = Poller(store, tmp_path / "runs", ClusterConfig())
@@ -178,6 +181,8 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
     assert await reconciler.reconcile_once() is False
     await submissions.stop()
     assert [c[0] for c in calls] == ["squeue", "sacct"]  # for the three runs together
+    assert [j.slurm_id for j in read_exit_records(
+        RunFolder(tmp_path / "runs" / found_key)).jobs] == [44]  # rebuilt from its script
     assert poller.state_of(found_key) == RunState(job_id=44, jobs=(44,),
                                                   updated=poller.view[found_key].updated)
     lost = RunState.from_dict(atomic.read_json(tmp_path / "runs" / lost_key / "state.json"))
@@ -253,3 +258,20 @@ async def test_the_store_learns_what_the_folders_say(tmp_path: Path) -> None:
     assert store.get_run(ended_key).cr == "OK"  # type: ignore[union-attr]
     assert poller.state_of(lost_key) == RunState(job_id=6)
     assert store.count_live_runs("alice") == 1
+
+
+def test_the_jobs_list_is_rebuilt_only_when_unambiguous(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.mkdir()
+    (status / "run_command.0.sh").write_text("#!/bin/bash\n")
+    (status / "run_command.0.exit").write_text("0\n")
+    (status / "submission.started").write_text("0\n")
+    assert not rebuild_jobs_list(status, (7, 8))  # two jobs, one script: which is which?
+    assert rebuild_jobs_list(status, (7,))
+    jobs = read_exit_records(RunFolder(tmp_path)).jobs
+    assert [(j.rule, j.slurm_id, j.exit) for j in jobs] == [("run_command", 7, 0)]
+    assert not rebuild_jobs_list(status, (9,))  # a list is there: never replaced
+    (tmp_path / "two" / "status").mkdir(parents=True)
+    for n in (0, 1):
+        (tmp_path / "two" / "status" / f"r.{n}.sh").write_text("")
+    assert not rebuild_jobs_list(tmp_path / "two" / "status", (7,))
