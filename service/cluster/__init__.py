@@ -1,3 +1,4 @@
-"""Slurm: command adapters, submission, job status, the poller, environment modules.
+"""Slurm: command adapters, submission, job status, the poller, reconciliation
+(unfollowed runs matched back to their jobs by name), environment modules.
 
 May import: service.runs and below. Never aiohttp (tests/unit/test_layout.py)."""

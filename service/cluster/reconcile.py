@@ -208,9 +208,9 @@ class Reconciler:
                 END, cause="the run's request.json cannot be read")
             if decision.action == ASK and len(ask) < byname.MAX_RUNS_PER_QUERY:
                 ask[key] = name
-            elif decision.action == WAIT:
+            elif decision.action in (WAIT, ASK):  # ASK: more than one query holds
                 waiting = True
-            elif decision.action != ASK:
+            else:
                 self._apply(key, name, decision, fact)
         if ask:
             since = min(self._created(k) for k in ask) - SACCT_LOOKBACK_S

@@ -275,3 +275,29 @@ def test_the_jobs_list_is_rebuilt_only_when_unambiguous(tmp_path: Path) -> None:
     for n in (0, 1):
         (tmp_path / "two" / "status" / f"r.{n}.sh").write_text("")
     assert not rebuild_jobs_list(tmp_path / "two" / "status", (7,))
+
+
+async def test_many_unfollowed_runs_cost_two_queries_a_round(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path / "ws.sqlite3")
+    keys = [make_run(tmp_path, store, n)[0] for n in range(byname.MAX_RUNS_PER_QUERY + 20)]
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    poller.load()
+    calls: list[list[str]] = []
+
+    async def nothing(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        calls.append(list(argv))
+        return slurm.Completed(0, "", "")
+
+    monkeypatch.setattr(slurm, "run", nothing)
+    reconciler = Reconciler(store, poller, Submissions(RecordingSubmitter(), poller,
+                                                       tmp_path / "runs"),
+                            tmp_path / "runs", 300.0)
+    assert await reconciler.reconcile_once() is True  # the rest soon, in another round
+    assert [c[0] for c in calls] == ["squeue", "sacct"]
+    assert len(calls[0][-1].split(",")) == byname.MAX_RUNS_PER_QUERY
+    calls.clear()
+    assert await reconciler.reconcile_once() is False
+    assert [c[0] for c in calls] == ["squeue", "sacct"]
+    assert all(poller.state_of(k) is None for k in keys)  # all ended (NOK): no job
+    assert store.count_live_runs("alice") == 0
