@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # (it is in its own session): give it this long to finish before Slurm decides.
 CHILD_GRACE_S = 30.0
 FAST_ROUND_S = 1.0  # next round while such a child is awaited
+RETRY_S = 10.0  # next round after Slurm could not (fully) answer
 # A run indexed less than this ago by this process may still be being written
 # (POST: index, folder, then the poller): not lost, just young.
 IN_FLIGHT_S = 600.0
@@ -157,17 +158,17 @@ class Reconciler:
     async def run(self) -> None:
         while True:
             try:
-                waiting = await self.reconcile_once()
+                delay = await self.reconcile_once()
             except Exception:
                 log.exception("reconciliation round failed")
-                waiting = False
-            await asyncio.sleep(FAST_ROUND_S if waiting
-                                else max(self.interval_s, FAST_ROUND_S))
+                delay = self.interval_s
+            await asyncio.sleep(max(delay, FAST_ROUND_S))
 
-    async def reconcile_once(self) -> bool:
-        """One round; True while a run awaits its submitting child (ask again soon)."""
+    async def reconcile_once(self) -> float:
+        """One round; the seconds until the next: sooner than the interval while a
+        run awaits its submitting child, or Slurm could not be asked."""
         await self._store_against_view()
-        return await self._orphans()
+        return min(self.interval_s, await self._orphans())
 
     # ---- the store against the poller's view ------------------------------------------
     async def _store_against_view(self) -> None:
@@ -196,20 +197,20 @@ class Reconciler:
                 self.poller.track(key, state)
 
     # ---- live runs without job ids --------------------------------------------------------
-    async def _orphans(self) -> bool:
+    async def _orphans(self) -> float:
         keys = [k for k in self.poller.unsubmitted() if not self.submissions.busy(k)]
         if not keys:
-            return False
+            return self.interval_s
         facts = await asyncio.to_thread(self._read_all, keys)
         now = time.time()
-        waiting, ask = False, dict[str, str]()
+        delay, ask = self.interval_s, dict[str, str]()
         for key, (name, fact) in facts.items():
             decision = decide(fact, now) if name else Decision(
                 END, cause="the run's request.json cannot be read")
             if decision.action == ASK and len(ask) < byname.MAX_RUNS_PER_QUERY:
                 ask[key] = name
             elif decision.action in (WAIT, ASK):  # ASK: more than one query holds
-                waiting = True
+                delay = FAST_ROUND_S
             else:
                 self._apply(key, name, decision, fact)
         if ask:
@@ -218,8 +219,10 @@ class Reconciler:
             for key, name in ask.items():
                 decision = decide(facts[key][1], now, None if found is None
                                   else found.get(key, ()), complete)
+                if decision.action in (WAIT, ASK):  # Slurm did not (fully) answer
+                    delay = min(delay, RETRY_S)
                 self._apply(key, name, decision, facts[key][1])
-        return waiting
+        return delay
 
     def _read_all(self, keys: list[str]) -> dict[str, tuple[str, OrphanFacts]]:
         out = {}

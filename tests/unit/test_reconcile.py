@@ -18,6 +18,8 @@ from service.cluster.reconcile import (
     ASK,
     CHILD_GRACE_S,
     END,
+    FAST_ROUND_S,
+    RETRY_S,
     SUBMIT,
     WAIT,
     OrphanFacts,
@@ -178,7 +180,7 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
 
     monkeypatch.setattr(slurm, "run", recorded)
     reconciler = Reconciler(store, poller, submissions, tmp_path / "runs", 300.0)
-    assert await reconciler.reconcile_once() is False
+    assert await reconciler.reconcile_once() == 300.0
     await submissions.stop()
     assert [c[0] for c in calls] == ["squeue", "sacct"]  # for the three runs together
     assert [j.slurm_id for j in read_exit_records(
@@ -192,7 +194,7 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
     assert poller.state_of(fresh_key).job_ids == (901,)  # type: ignore[union-attr]
     # Next round: everything is followed; Slurm is not asked by name again.
     calls.clear()
-    assert await reconciler.reconcile_once() is False
+    assert await reconciler.reconcile_once() == 300.0
     assert calls == []
 
 
@@ -211,7 +213,8 @@ async def test_slurm_not_answering_changes_nothing(
                                "controller (connect failure)")
 
     monkeypatch.setattr(slurm, "run", down)
-    await Reconciler(store, poller, submissions, tmp_path / "runs", 300.0).reconcile_once()
+    reconciler = Reconciler(store, poller, submissions, tmp_path / "runs", 300.0)
+    assert await reconciler.reconcile_once() == RETRY_S  # asked again before long
     assert submitter.submitted == []
     assert poller.state_of(key) == RunState.from_dict(
         atomic.read_json(tmp_path / "runs" / key / "state.json"))
@@ -236,7 +239,7 @@ async def test_a_child_still_submitting_is_awaited_without_asking_slurm(
     monkeypatch.setattr(slurm, "run", recorded)
     reconciler = Reconciler(store, poller, Submissions(submitter, poller, tmp_path / "runs"),
                             tmp_path / "runs", 300.0)
-    assert await reconciler.reconcile_once() is True  # ask again soon
+    assert await reconciler.reconcile_once() == FAST_ROUND_S  # ask again soon
     assert calls == [] and submitter.submitted == []
 
 
@@ -293,11 +296,11 @@ async def test_many_unfollowed_runs_cost_two_queries_a_round(
     reconciler = Reconciler(store, poller, Submissions(RecordingSubmitter(), poller,
                                                        tmp_path / "runs"),
                             tmp_path / "runs", 300.0)
-    assert await reconciler.reconcile_once() is True  # the rest soon, in another round
+    assert await reconciler.reconcile_once() == FAST_ROUND_S  # the rest in another round
     assert [c[0] for c in calls] == ["squeue", "sacct"]
     assert len(calls[0][-1].split(",")) == byname.MAX_RUNS_PER_QUERY
     calls.clear()
-    assert await reconciler.reconcile_once() is False
+    assert await reconciler.reconcile_once() == 300.0
     assert [c[0] for c in calls] == ["squeue", "sacct"]
     assert all(poller.state_of(k) is None for k in keys)  # all ended (NOK): no job
     assert store.count_live_runs("alice") == 0
