@@ -110,7 +110,7 @@ def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecor
     if records.snakemake is None:
         # Snakemake's child only submits (its exit says the submission ended): a run
         # followed again by its jobs' name after that child was cut off (reconcile.py)
-        # has none, and its one job's own records judge it.
+        # has none, and its jobs' own records judge it.
         records = replace(records, snakemake=0)
     for job in records.jobs:
         one = replace(records, command=job.exit, jobs=(job,))
