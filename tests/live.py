@@ -215,3 +215,23 @@ def wait_final(state_url: str, timeout: float = 180.0,
         if body["info"]["report"]["cr"] != "WAIT" or time.time() > deadline:
             return body
         time.sleep(0.3)
+
+
+def run_key(service: LiveService, answer: dict[str, Any]) -> str:
+    """The run key in a cluster run's answer (its state URL holds it)."""
+    return next(p.name for p in service.runs_dir.iterdir() if p.name in answer["url"])
+
+
+def slurm_jobs_of(folder: Path) -> set[int]:
+    """Every Slurm job of a run, asked by its job name (squeue and sacct, as the
+    service's account) and kept when it ran in the run's folder: a job submitted
+    twice shows twice."""
+    record = json.loads((folder / "request.json").read_text())
+    name = f"{record['number']}-{record['service']}-{record['name']}"
+    lines = run(["squeue", "-u", WS_USER, "--noheader", "--states=all", f"--name={name}",
+                 "--format=%i|%Z"]).stdout.splitlines()
+    lines += run(["sacct", "-u", WS_USER, "--noheader", "--parsable2", "--allocations",
+                  "--starttime=now-6hours", f"--name={name}", "--format=JobIDRaw,WorkDir"]
+                 ).stdout.splitlines()
+    return {int(job) for job, _, workdir in (line.partition("|") for line in lines)
+            if job.isdigit() and Path(workdir).name == folder.name}

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from service.cluster.poller import Poller
 from service.cluster.submit import SubmissionFailed, Submitter
-from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, RunState
 
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 # Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
 # up to ~100 MB), so a burst of POSTs queues here instead of forking hundreds.
 CONCURRENT_SUBMISSIONS = 4
-RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
 
 
 class Submissions:
@@ -34,10 +32,9 @@ class Submissions:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(CONCURRENT_SUBMISSIONS)
 
-    def start(self, key: str, state: RunState, name: str, resume: bool = False) -> None:
+    def start(self, key: str, state: RunState, name: str) -> None:
         self.poller.track(key, state)
-        task = asyncio.create_task(self._resume(key, state, name) if resume
-                                   else self._submit(key, state, name))
+        task = asyncio.create_task(self._submit(key, state, name))
         self._tasks[key] = task
         task.add_done_callback(lambda _: self._tasks.pop(key, None))
 
@@ -67,33 +64,13 @@ class Submissions:
         self.poller.track(key, submitted)
         log.info("run %s submitted as jobs %s", name, ",".join(map(str, job_ids)))
 
-    def resume_all(self) -> None:
-        """After a restart: finish what the previous process left mid-way."""
-        for key in self.poller.unsubmitted():
-            state = self.poller.state_of(key)
-            if state is not None:
-                self.start(key, state, "(restarted)", resume=True)
+    def adopt(self, key: str, state: RunState, name: str, job_ids: tuple[int, ...]) -> None:
+        """Follow jobs found again (reconcile.py): a run whose ids were never saved."""
+        self._submitted(key, state, name, job_ids)
 
-    async def _resume(self, key: str, state: RunState, name: str) -> None:
-        """A run whose POST was answered, but whose jobs may not all be in Slurm:
-        none listed and no Snakemake exit: never submitted, so submit it now; else
-        give the child that was submitting it a little time, then take its jobs."""
-        folder = RunFolder(self.runs_dir / key)
-        for _ in range(RESUME_WAIT_ROUNDS):
-            records = await asyncio.to_thread(read_exit_records, folder)
-            if records.snakemake is not None or not records.jobs:
-                break
-            await asyncio.sleep(0.5)
-        if records.snakemake is None and not records.jobs:
-            await self._submit(key, state, name)
-            return
-        job_ids = tuple(job.slurm_id for job in records.jobs)
-        if records.snakemake == 0 and job_ids:
-            self._submitted(key, state, name, job_ids)
-            return
-        self.poller.save(key, state.moved_to(
-            cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
-            cause="the service restarted while the run's jobs were being submitted"))
+    def busy(self, key: str) -> bool:
+        """Whether this run's submission is under way in this process."""
+        return key in self._tasks
 
     async def settled(self, key: str, timeout: float = 10.0) -> None:
         """Wait (a little) for a submission under way, if any."""

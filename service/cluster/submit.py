@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +21,7 @@ from typing import Protocol
 from snakemake_executor_plugin_ws import records
 
 from service.cluster import slurm
+from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.errors import ClusterUnavailable
 from service.runs.exits import read_exit_records
@@ -27,6 +29,10 @@ from service.runs.folder import RunFolder
 from service.runs.state import ExitRecords
 
 log = logging.getLogger(__name__)
+# Written in status/ before the run's Snakemake child is asked for: a run without
+# it never began to be submitted (reconcile.py may submit it after a restart);
+# with it, jobs may be in Slurm even if none was recorded, so Slurm is asked first.
+SUBMISSION_STARTED = "submission.started"
 
 
 class SubmissionFailed(Exception):
@@ -68,6 +74,8 @@ class WorkflowSubmitter:
         self.args = [*immediate_submit_args(profile_dir, targets), *extra_args]
 
     async def submit(self, folder: RunFolder) -> tuple[int, ...]:
+        await asyncio.to_thread(atomic.write_text, folder.status / SUBMISSION_STARTED,
+                                f"{time.time()}\n")
         _, exited = await self.forker.fork_workflow(folder.path, self.args)
         code = await exited
         error, exits = await asyncio.to_thread(_submission_records, folder)

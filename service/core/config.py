@@ -68,6 +68,10 @@ class ClusterConfig:
     # shared file system seen from the login node is late), as Snakemake's
     # latency-wait; then it is judged on what is there.
     exit_record_grace_s: float = 10.0
+    # How often the store, the run folders and Slurm are compared (besides at
+    # start): a live run nobody follows is matched back to its Slurm jobs by job
+    # name, or ended NOK with the reason (service/cluster/reconcile.py).
+    reconcile_interval_s: float = 300.0
     # Host folders (absolute) that runs may bind read-only with cmd_option
     # `--bind /host/path[:/target]`, e.g. shared reference data. Empty: none.
     allowed_binds: tuple[str, ...] = ()

@@ -111,6 +111,11 @@ def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecor
     the first job (in the workflow's order) that is not."""
     if not records.jobs:
         return ended(state, slurm_states.get(state.job_id or -1, "UNKNOWN"), records)
+    if records.snakemake is None:
+        # Snakemake's child only submits (its exit says the submission ended): a run
+        # followed again by its jobs' name after that child was cut off (reconcile.py)
+        # has none, and its jobs' own records judge it.
+        records = replace(records, snakemake=0)
     for job in records.jobs:
         one = replace(records, command=job.exit, jobs=(job,))
         end = ended(state, slurm_states.get(job.slurm_id, "UNKNOWN"), one)

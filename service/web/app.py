@@ -14,6 +14,7 @@ from service.cluster.jobstatus import source_for
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
+from service.cluster.reconcile import Reconciler
 from service.cluster.submissions import Submissions
 from service.cluster.submit import Submitter, WorkflowSubmitter, backend_args
 from service.core.config import Config
@@ -83,8 +84,14 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[PROBE_KEY].start()
     submissions = Submissions(app[SUBMITTER_KEY], app[POLLER_KEY], app[CONFIG_KEY].runs_dir)
     app[SUBMISSIONS_KEY] = submissions
-    submissions.resume_all()
+    # Runs a restart left without job ids or unfollowed, at once and then now and then.
+    reconciler = Reconciler(app[STORE_KEY], app[POLLER_KEY], submissions,
+                            app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster.reconcile_interval_s)
+    task = asyncio.create_task(reconciler.run())
     yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     await submissions.stop()
 
 

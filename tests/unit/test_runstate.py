@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from service.runs.exits import command_exit
@@ -81,6 +83,18 @@ def test_several_jobs_ok_only_when_every_job_is() -> None:
     # A job Slurm killed, although its command had recorded 0.
     state = ended_jobs(run, {**all_done, 12: "TIMEOUT"}, jobs_records(0, 0, 0))
     assert (state.cr, state.latest_state) == ("NOK", "TIMEOUT")
+
+
+def test_jobs_judge_a_run_whose_submitting_child_was_cut_off() -> None:
+    """Followed again by name after a crash (reconcile.py): no exit of Snakemake's
+    child, and the jobs' own records decide."""
+    run = RunState(job_id=10, jobs=(10,))
+    cut_off = replace(jobs_records(0), snakemake=None)
+    assert ended_jobs(run, {10: "COMPLETED"}, cut_off).cr == "OK"
+    failed = ended_jobs(run, {10: "COMPLETED"}, replace(jobs_records(2), snakemake=None))
+    assert failed.cr == "NOK" and "status 2" in failed.cause
+    assert ended_jobs(run, {10: "COMPLETED"}, replace(jobs_records(None), snakemake=None)
+                      ).cr == "NOK"
 
 
 def test_state_with_jobs_round_trips() -> None:

@@ -1,0 +1,286 @@
+"""Reconciliation: the store, the run folders and Slurm compared, at start and
+then on a slow interval (cluster.reconcile_interval_s).
+
+A live cluster run nobody follows is put right:
+- the store says WAIT, the poller does not know the run: its folder decides
+  (a final state.json: the store learns it; a live one: the poller follows it);
+- the run has no saved job ids and no submission under way (the service was
+  stopped between `sbatch` and the save, or before it submitted at all): its
+  jobs are taken from status/ (the executor's jobs list, once Snakemake's child
+  has recorded its exit) or found in Slurm by the run's job name and folder; a
+  run Slurm has no job of is submitted if no submission ever began, else ended
+  NOK with that cause. A run is never submitted twice: Slurm is asked first.
+
+Slurm is asked at most once by squeue and once by sacct per round, for all such
+runs together, and only when status/ cannot tell."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from snakemake_executor_plugin_ws import records
+
+from service.cluster import byname, slurm
+from service.cluster.poller import Poller
+from service.cluster.submissions import Submissions
+from service.cluster.submit import SUBMISSION_STARTED
+from service.core.store import Store
+from service.runs.exits import read_exit_records
+from service.runs.folder import RunFolder
+from service.runs.lifecycle import load_record, load_state
+from service.runs.state import ENDED_NOK, NOK, RunState
+
+log = logging.getLogger(__name__)
+# A Snakemake child that began submitting may outlive the service that forked it
+# (it is in its own session): give it this long to finish before Slurm decides.
+CHILD_GRACE_S = 30.0
+FAST_ROUND_S = 1.0  # next round while such a child is awaited
+RETRY_S = 10.0  # next round after Slurm could not (fully) answer
+# A run indexed less than this ago by this process may still be being written
+# (POST: index, folder, then the poller): not lost, just young.
+IN_FLIGHT_S = 600.0
+SACCT_LOOKBACK_S = 3600.0  # sacct from this long before the oldest run asked about
+
+JOB_SCRIPT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([0-9]{1,9})\.sh", re.ASCII)  # the executor's
+
+ADOPT, SUBMIT, WAIT, ASK, END = "adopt", "submit", "wait", "ask", "end"
+
+
+@dataclass(frozen=True)
+class OrphanFacts:
+    """What status/ says of a live run without saved job ids."""
+
+    snakemake_exit: int | None  # Snakemake's child recorded its exit (submission over)
+    listed: tuple[int, ...]  # Slurm ids in the executor's jobs list
+    started_at: float | None  # when a submission began (status/submission.started)
+    submission_error: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # ADOPT | SUBMIT | WAIT | ASK | END
+    job_ids: tuple[int, ...] = ()
+    cause: str = ""
+
+
+def decide(facts: OrphanFacts, now: float, found: tuple[int, ...] | None = None,
+           complete: bool = False) -> Decision:
+    """What to do with a live run without saved job ids (pure). `found`: its jobs
+    in Slurm by name (None: not asked yet); `complete`: squeue and sacct (or a
+    cluster without accounting) both answered, so what is not found does not exist."""
+    if facts.snakemake_exit not in (None, 0):
+        return Decision(END, cause="Slurm did not take the job: " + (
+            facts.submission_error or f"Snakemake exited with status "
+            f"{facts.snakemake_exit} before its jobs were all in Slurm "
+            "(see logs/snakemake.log)"))
+    if facts.snakemake_exit == 0 and facts.listed:
+        return Decision(ADOPT, facts.listed)
+    if (facts.snakemake_exit is None and facts.started_at is not None
+            and now - facts.started_at < CHILD_GRACE_S):
+        return Decision(WAIT)  # the child submitting it may still be at work
+    if found is None:
+        return Decision(ASK)
+    ids = tuple(sorted(set(found) | set(facts.listed)))
+    if ids:
+        return Decision(ADOPT, ids)
+    if not complete:
+        return Decision(WAIT)  # Slurm did not fully answer: no news
+    if facts.started_at is None:
+        return Decision(SUBMIT)  # never submitted, and Slurm has nothing of it
+    return Decision(END, cause="the service stopped while the run's jobs were being "
+                    "submitted, and Slurm has no job of the run")
+
+
+def read_facts(folder: RunFolder) -> OrphanFacts:
+    exits = read_exit_records(folder)
+    try:
+        started_at: float | None = os.lstat(folder.status / SUBMISSION_STARTED).st_mtime
+    except OSError:
+        started_at = None
+    return OrphanFacts(snakemake_exit=exits.snakemake,
+                       listed=tuple(j.slurm_id for j in exits.jobs),
+                       started_at=started_at,
+                       submission_error=records.read_text(
+                           str(folder.status / records.SUBMISSION_ERROR)))
+
+
+class SlurmByName:
+    """One squeue and (when squeue cannot tell) one sacct for all runs asked about."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.accounting = True
+
+    async def find(self, runs: Mapping[str, str], since: float
+                   ) -> tuple[dict[str, tuple[int, ...]] | None, bool]:
+        """({key: job ids}, complete) for runs {key: job name}; None if squeue failed."""
+        self.queries += 1
+        result = await slurm.run(byname.squeue_by_name_command(runs.values()))
+        if result.returncode != 0:
+            log.warning("reconciliation: squeue failed: %s", result.stderr.strip())
+            return None, False
+        found = byname.jobs_of_runs(byname.parse_named_jobs(result.stdout), runs)
+        missing = {k: n for k, n in runs.items() if not found[k]}
+        if not missing or not self.accounting:
+            return found, True
+        self.queries += 1
+        result = await slurm.run(byname.sacct_by_name_command(missing.values(), since))
+        if result.returncode == 0:
+            found.update(byname.jobs_of_runs(byname.parse_named_jobs(result.stdout),
+                                             missing))
+            return found, True
+        if slurm.accounting_disabled(result.stderr):
+            self.accounting = False
+            return found, True
+        log.info("reconciliation: sacct unavailable: %s", result.stderr.strip())
+        return found, False
+
+
+class Reconciler:
+    def __init__(self, store: Store, poller: Poller, submissions: Submissions,
+                 runs_dir: Path, interval_s: float, slurm_names: SlurmByName | None = None
+                 ) -> None:
+        self.store = store
+        self.poller = poller
+        self.submissions = submissions
+        self.runs_dir = runs_dir
+        self.interval_s = interval_s
+        self.slurm = slurm_names or SlurmByName()
+        self._started = time.time()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                delay = await self.reconcile_once()
+            except Exception:
+                log.exception("reconciliation round failed")
+                delay = self.interval_s
+            await asyncio.sleep(max(delay, FAST_ROUND_S))
+
+    async def reconcile_once(self) -> float:
+        """One round; the seconds until the next: sooner than the interval while a
+        run awaits its submitting child, or Slurm could not be asked."""
+        await self._store_against_view()
+        return min(self.interval_s, await self._orphans())
+
+    # ---- the store against the poller's view ------------------------------------------
+    async def _store_against_view(self) -> None:
+        now = time.time()
+        for entry in self.store.live_runs("cluster"):
+            key = entry.key
+            state = self.poller.state_of(key)
+            if state is not None:
+                if state.final:  # stopped between state.json and the index: finish it
+                    self.poller.save(key, state)
+                continue
+            if self.submissions.busy(key) or (
+                    entry.created >= self._started - 1 and now - entry.created < IN_FLIGHT_S):
+                continue
+            folder = RunFolder(self.runs_dir / key)
+            try:
+                state = await asyncio.to_thread(load_state, folder)
+            except (OSError, ValueError, TypeError):
+                log.warning("run %s: no readable state.json; ended NOK", entry.number)
+                self.store.set_run_cr(key, NOK)
+                continue
+            if state.final:
+                self.store.set_run_cr(key, state.cr)
+            else:
+                log.info("run %s: followed again (nobody followed it)", entry.number)
+                self.poller.track(key, state)
+
+    # ---- live runs without job ids --------------------------------------------------------
+    async def _orphans(self) -> float:
+        keys = [k for k in self.poller.unsubmitted() if not self.submissions.busy(k)]
+        if not keys:
+            return self.interval_s
+        facts = await asyncio.to_thread(self._read_all, keys)
+        now = time.time()
+        delay, ask = self.interval_s, dict[str, str]()
+        for key, (name, fact) in facts.items():
+            decision = decide(fact, now) if name else Decision(
+                END, cause="the run's request.json cannot be read")
+            if decision.action == ASK and len(ask) < byname.MAX_RUNS_PER_QUERY:
+                ask[key] = name
+            elif decision.action in (WAIT, ASK):  # ASK: more than one query holds
+                delay = FAST_ROUND_S
+            else:
+                self._apply(key, name, decision, fact)
+        if ask:
+            since = min(self._created(k) for k in ask) - SACCT_LOOKBACK_S
+            found, complete = await self.slurm.find(ask, since)
+            for key, name in ask.items():
+                decision = decide(facts[key][1], now, None if found is None
+                                  else found.get(key, ()), complete)
+                if decision.action in (WAIT, ASK):  # Slurm did not (fully) answer
+                    delay = min(delay, RETRY_S)
+                self._apply(key, name, decision, facts[key][1])
+        return delay
+
+    def _read_all(self, keys: list[str]) -> dict[str, tuple[str, OrphanFacts]]:
+        out = {}
+        for key in keys:
+            folder = RunFolder(self.runs_dir / key)
+            try:
+                name = load_record(folder).jobname
+            except Exception:
+                name = ""
+            try:
+                out[key] = (name, read_facts(folder))
+            except Exception:
+                log.exception("reconciliation: status/ of a run cannot be read")
+        return out
+
+    def _created(self, key: str) -> float:
+        entry = self.store.get_run(key)
+        return entry.created if entry else time.time() - 86400
+
+    def _apply(self, key: str, name: str, decision: Decision, facts: OrphanFacts) -> None:
+        state = self.poller.state_of(key)
+        if state is None or state.final or state.job_ids or self.submissions.busy(key):
+            return  # settled meanwhile
+        if decision.action == ADOPT:
+            log.info("run %s: its jobs %s found again", name,
+                     ",".join(map(str, decision.job_ids)))
+            if not facts.listed:
+                rebuild_jobs_list(self.runs_dir / key / "status", decision.job_ids)
+            self.submissions.adopt(key, state, name, decision.job_ids)
+        elif decision.action == SUBMIT:
+            log.info("run %s: never submitted; submitting it now", name)
+            self.submissions.start(key, state, name)
+        elif decision.action == END:
+            log.warning("run %s: ended NOK: %s", name, decision.cause)
+            self.poller.save(key, end_unfollowed(state, decision.cause))
+
+
+def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
+    """The executor's jobs list (which job's exit record is whose), for a run whose
+    child was cut off between sbatch and writing it: ws's workflow has one job, so
+    one job script in status/ and one job found in Slurm make it whole."""
+    try:
+        if os.path.lexists(status / "jobs.json"):
+            return False
+        scripts = [m for e in os.scandir(status) if e.is_file(follow_symlinks=False)
+                   and (m := JOB_SCRIPT.fullmatch(e.name))]
+        if len(scripts) != 1 or len(job_ids) != 1:
+            return False
+        rule, jobid = scripts[0].groups()
+        records.write_jobs(str(status), {jobid: {
+            "rule": rule, "slurm_id": str(job_ids[0]),
+            "exit": f"status/{records.exit_name(rule, int(jobid))}"}})
+    except OSError:
+        log.exception("reconciliation: the jobs list cannot be rebuilt")
+        return False
+    return True
+
+
+def end_unfollowed(state: RunState, cause: str) -> RunState:
+    return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+                          cause=cause)
