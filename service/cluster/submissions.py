@@ -22,8 +22,11 @@ from service.runs.state import ENDED_NOK, NOK, RunState
 
 log = logging.getLogger(__name__)
 # Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
-# up to ~100 MB), so a burst of POSTs queues here instead of forking hundreds.
-CONCURRENT_SUBMISSIONS = 2
+# up to ~70 MB, mostly shared with the warm parent), so a burst of POSTs queues
+# here instead of forking hundreds. More than the 2 cores: a child spends much of
+# its time waiting (sbatch, slurmctld, the disk); measured with 60 POSTs on 2 busy
+# cores, every job id known after 20.6 s with 2, 9-10 s with 4, 7.3 s with 8.
+CONCURRENT_SUBMISSIONS = 8
 RESUME_WAIT_ROUNDS = 60  # x 0.5 s: how long a cut-off submission's child may still take
 
 
