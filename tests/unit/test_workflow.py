@@ -117,3 +117,11 @@ def test_jobs_get_only_the_named_environment() -> None:
     profile = yaml.safe_load(workflow.workflow_profile(request(cmd="x"), 1, "1-ws-x"))
     assert profile["ws-export"] == ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                                     "/sbin:/bin,LANG=C.UTF-8")
+
+
+def test_profile_defaults_follow_a_changed_profile(tmp_path: Path) -> None:
+    # Read once and kept (every POST asks), but never stale: a changed file is read again.
+    (tmp_path / "config.yaml").write_text("default-resources:\n  - runtime=10\n")
+    assert workflow.profile_defaults(tmp_path).runtime_min == 10
+    (tmp_path / "config.yaml").write_text("default-resources:\n  - runtime=120\n")
+    assert workflow.profile_defaults(tmp_path).runtime_min == 120
