@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from service.catalogue.softwares import Software
 from service.core import atomic
 from service.core.config import Config, LevelPolicy
@@ -52,7 +50,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     wf_config = workflow.workflow_config(record.request, software.container.image, resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
-                      + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
+                      + workflow.dump_yaml(wf_config), durable=False)
     (path / "profiles" / "default").mkdir(parents=True)
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
