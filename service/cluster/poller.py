@@ -262,6 +262,10 @@ class Poller:
 
     def save(self, key: str, state: RunState) -> None:
         save_state(RunFolder(self.runs_dir / key), state)
+        self.saved(key, state)
+
+    def saved(self, key: str, state: RunState) -> None:
+        """`state` is in the run's state.json already (written off the event loop)."""
         self.view[key] = state
         self._saved.set()
         self._saved = asyncio.Event()

@@ -26,6 +26,10 @@ from service.runs.folder import RunFolder
 from service.runs.state import RunState, ended
 
 log = logging.getLogger(__name__)
+# A cluster run's submitting Snakemake (≈ 0.1 s of CPU each, several at once in a
+# burst) yields the CPU to the service: POSTs are answered first, submissions use
+# what is left.
+SUBMISSION_NICE = 10
 
 
 class LocalRunner:
@@ -101,10 +105,11 @@ class LocalRunner:
         whose Snakemake only submits their jobs and exits."""
         if self.warm is not None and self.warm.alive:
             with contextlib.suppress(WarmSnakemakeGone):
-                return await self.warm.fork(folder, args)
+                return await self.warm.fork(folder, args, nice=SUBMISSION_NICE)
         proc = await asyncio.create_subprocess_exec(
             # No start_new_session: the child makes its own session (setsid), which
             # fails for a process that already leads one.
+            "nice", "-n", str(SUBMISSION_NICE),
             sys.executable, "-m", "service.local.warm_snakemake", "--once", str(folder),
             *args, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)

@@ -61,18 +61,18 @@ class WarmSnakemake:
                 future.set_exception(WarmSnakemakeGone("warm Snakemake ended"))
 
     async def fork(self, folder: Path, args: Sequence[str] | None = None,
-                   rlimits: list[tuple[int, int, int]] | None = None
+                   rlimits: list[tuple[int, int, int]] | None = None, nice: int = 0
                    ) -> tuple[int, asyncio.Future[int]]:
         """Start a run's workflow (Snakemake `args`, else the run's own), under
-        `rlimits` ((resource, soft, hard), set in the child); returns the child's pid
-        and a future of its exit."""
+        `rlimits` ((resource, soft, hard), set in the child) and `nice` (added to
+        the child's niceness); returns the child's pid and a future of its exit."""
         if not self.alive or self._proc is None or self._proc.stdin is None:
             raise WarmSnakemakeGone("warm Snakemake is not running")
         self._next_id += 1
         forked: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._forked[self._next_id] = forked
         message: dict[str, object] = {"id": self._next_id, "folder": str(folder),
-                                      "rlimits": rlimits or []}
+                                      "rlimits": rlimits or [], "nice": nice}
         if args is not None:
             message["args"] = list(args)
         self._proc.stdin.write(json.dumps(message).encode() + b"\n")

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from service.catalogue.softwares import Software
 from service.core import atomic
 from service.core.config import Config, LevelPolicy
@@ -52,7 +50,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     wf_config = workflow.workflow_config(record.request, software.container.image, resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
-                      + yaml.safe_dump(wf_config, sort_keys=False), durable=False)
+                      + workflow.dump_yaml(wf_config), durable=False)
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
                                     module_paths=config.cluster.module_paths,
@@ -90,6 +88,19 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
     return path
 
 
+def _build_durably(staging: Path, config: Config, record: RunRecord, software: Software,
+                   files: list[UploadedFile], resources: workflow.Resources) -> RunFolder:
+    """Build, sync and publish the folder, off the event loop: POST answers once
+    the run is on disk for good (its files, then the rename into runs_dir), and a
+    burst of POSTs syncs in the thread pool, sharing the file system's commits,
+    instead of one after the other on the event loop."""
+    built = _build(staging, config, record, software, files, resources)
+    atomic.sync_tree(built)
+    folder = runfolder.publish(built, config.runs_dir, record.key)
+    atomic.sync_dir(config.runs_dir)
+    return folder
+
+
 def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
     """A host bind's source, links resolved, must still be under an allowed path:
     runrequest.py checked the spelling, this checks where it really leads."""
@@ -123,11 +134,11 @@ async def prepare_run(config: Config, store: Store, software: Software, owner: s
     try:
         # The folder is built in <runs_dir>/.staging/<id>/<key>, beside the uploads,
         # and renamed into <runs_dir>/<key>: one file system, one atomic rename.
-        built = await asyncio.to_thread(_build, staging, config, record, software, files,
-                                        resources)
-        folder = runfolder.publish(built, config.runs_dir, key)
+        folder = await asyncio.to_thread(_build_durably, staging, config, record, software,
+                                         files, resources)
     except BaseException:
         store.remove_run(key)
+        runfolder.remove(config.runs_dir / key)  # published, then a sync failed
         raise
     return PreparedRun(folder, record, resources, policy)
 

@@ -3,6 +3,7 @@ parameters, token, software, access policy, quota, then the run folder."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -29,11 +30,12 @@ async def start_run(request: web.Request, kind: str) -> PreparedRun:
     # the run folder) is a 507; the finally removes what was written.
     with full_disk_is_storage_full("the disk is full: the run cannot be prepared",
                                    ["nothing was kept; retry later"]):
-        staging = runfolder.staging_dir(config.runs_dir)
+        # Off the event loop: a burst of POSTs is not serialized behind the disk.
+        staging = await asyncio.to_thread(runfolder.staging_dir, config.runs_dir)
         try:
             return await _admit(request, kind, staging)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
 
 
 async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:

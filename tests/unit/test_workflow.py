@@ -149,3 +149,21 @@ def test_jobs_get_only_the_named_environment() -> None:
     profile = yaml.safe_load(workflow.workflow_profile(request(cmd="x"), 1, "1-ws-x"))
     assert profile["ws-export"] == ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
                                     "/sbin:/bin,LANG=C.UTF-8")
+
+
+def test_profile_defaults_follow_a_changed_profile(tmp_path: Path) -> None:
+    # Read once and kept (every POST asks), but never stale: a changed file is read again.
+    (tmp_path / "config.yaml").write_text("default-resources:\n  - runtime=10\n")
+    assert workflow.profile_defaults(tmp_path).runtime_min == 10
+    (tmp_path / "config.yaml").write_text("default-resources:\n  - runtime=120\n")
+    assert workflow.profile_defaults(tmp_path).runtime_min == 120
+
+
+@pytest.mark.parametrize("cmd", ["python /add.py 4 5", NASTY, "echo 'a: b' # c", "x\ny",
+                                 "é \u2028 \x85", "- [x]", "yes", "0x10", "~", "a" * 200])
+def test_fast_yaml_writes_what_safe_dump_writes(cmd: str) -> None:
+    # libyaml's emitter writes the run's config: same text as PyYAML's own.
+    config = workflow.workflow_config(request(cmd=cmd), "/img.sif",
+                                      workflow.Resources(10, 1000, 1))
+    assert workflow.dump_yaml(config) == yaml.safe_dump(config, sort_keys=False)
+    assert yaml.safe_load(workflow.dump_yaml(config)) == config
