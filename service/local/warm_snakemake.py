@@ -155,7 +155,12 @@ def run_child(folder: str, args: list[str], rlimits: list[list[int]] | None = No
 
 
 def _say(message: dict[str, Any]) -> None:
-    os.write(1, (json.dumps(message) + "\n").encode())
+    try:
+        os.write(1, (json.dumps(message) + "\n").encode())
+    except BrokenPipeError:
+        # The service is gone (killed, say): leave quietly, as when its end of
+        # stdin closes; running children finish on their own.
+        raise SystemExit(0) from None
 
 
 def serve() -> None:
