@@ -30,12 +30,17 @@ from snakemake_executor_plugin_ws import records
 from service.cluster import byname, slurm
 from service.cluster.poller import Poller
 from service.cluster.submissions import Submissions
-from service.cluster.submit import SUBMISSION_STARTED
+from service.cluster.submit import (
+    SUBMISSION_STARTED,
+    ended_unsubmitted,
+    not_all_in_slurm,
+    slurm_refused,
+    submission_records,
+)
 from service.core.store import Store
-from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import load_record, load_state
-from service.runs.state import ENDED_NOK, NOK, RunState
+from service.runs.state import NOK
 
 log = logging.getLogger(__name__)
 # A Snakemake child that began submitting may outlive the service that forked it
@@ -76,10 +81,8 @@ def decide(facts: OrphanFacts, now: float, found: tuple[int, ...] | None = None,
     in Slurm by name (None: not asked yet); `complete`: squeue and sacct (or a
     cluster without accounting) both answered, so what is not found does not exist."""
     if facts.snakemake_exit not in (None, 0):
-        return Decision(END, cause="Slurm did not take the job: " + (
-            facts.submission_error or f"Snakemake exited with status "
-            f"{facts.snakemake_exit} before its jobs were all in Slurm "
-            "(see logs/snakemake.log)"))
+        return Decision(END, cause=slurm_refused(
+            not_all_in_slurm(facts.submission_error, facts.snakemake_exit)))
     if facts.snakemake_exit == 0 and facts.listed:
         return Decision(ADOPT, facts.listed)
     if (facts.snakemake_exit is None and facts.started_at is not None
@@ -99,16 +102,14 @@ def decide(facts: OrphanFacts, now: float, found: tuple[int, ...] | None = None,
 
 
 def read_facts(folder: RunFolder) -> OrphanFacts:
-    exits = read_exit_records(folder)
+    error, exits = submission_records(folder)
     try:
         started_at: float | None = os.lstat(folder.status / SUBMISSION_STARTED).st_mtime
     except OSError:
         started_at = None
     return OrphanFacts(snakemake_exit=exits.snakemake,
                        listed=tuple(j.slurm_id for j in exits.jobs),
-                       started_at=started_at,
-                       submission_error=records.read_text(
-                           str(folder.status / records.SUBMISSION_ERROR)))
+                       started_at=started_at, submission_error=error)
 
 
 class SlurmByName:
@@ -257,7 +258,7 @@ class Reconciler:
             self.submissions.start(key, state, name)
         elif decision.action == END:
             log.warning("run %s: ended NOK: %s", name, decision.cause)
-            self.poller.save(key, end_unfollowed(state, decision.cause))
+            self.poller.save(key, ended_unsubmitted(state, decision.cause))
 
 
 def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
@@ -280,7 +281,3 @@ def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
         return False
     return True
 
-
-def end_unfollowed(state: RunState, cause: str) -> RunState:
-    return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
-                          cause=cause)

@@ -14,10 +14,15 @@ import logging
 from pathlib import Path
 
 from service.cluster.poller import Poller
-from service.cluster.submit import SubmissionFailed, Submitter
+from service.cluster.submit import (
+    SubmissionFailed,
+    Submitter,
+    ended_unsubmitted,
+    slurm_refused,
+)
 from service.runs.folder import RunFolder
 from service.runs.lifecycle import save_state
-from service.runs.state import ENDED_NOK, NOK, RunState
+from service.runs.state import RunState
 
 log = logging.getLogger(__name__)
 # Workflow children submitting at once: each is a forked Snakemake (~0.1 s of CPU,
@@ -48,15 +53,11 @@ class Submissions:
                 job_ids = await self.submitter.submit(RunFolder(self.runs_dir / key))
         except SubmissionFailed as e:
             log.warning("run %s: submission failed: %s", name, e)
-            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
-                                                 latest_state="NOT_SUBMITTED",
-                                                 cause=f"Slurm did not take the job: {e}"))
+            self.poller.save(key, ended_unsubmitted(state, slurm_refused(str(e))))
             return
         except Exception as e:  # never leave a run waiting for ever
             log.exception("run %s: submission failed", name)
-            self.poller.save(key, state.moved_to(cr=NOK, latest_cr=ENDED_NOK,
-                                                 latest_state="NOT_SUBMITTED",
-                                                 cause=f"the submission failed: {e}"))
+            self.poller.save(key, ended_unsubmitted(state, f"the submission failed: {e}"))
             return
         await self._submitted(key, state, name, job_ids)
 

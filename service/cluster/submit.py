@@ -26,7 +26,7 @@ from service.core.config import ClusterConfig
 from service.core.errors import ClusterUnavailable
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
-from service.runs.state import ExitRecords
+from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState
 
 log = logging.getLogger(__name__)
 # Written in status/ before the run's Snakemake child is asked for: a run without
@@ -37,6 +37,23 @@ SUBMISSION_STARTED = "submission.started"
 
 class SubmissionFailed(Exception):
     """The run's jobs did not all reach Slurm; the message says why."""
+
+
+def not_all_in_slurm(error: str, snakemake_exit: int) -> str:
+    """Why a run's jobs are not all in Slurm: the executor's record of Slurm's (or
+    DRMAA's) words, else the exit status of the Snakemake child that submitted."""
+    return error or (f"Snakemake exited with status {snakemake_exit} before its jobs "
+                     "were all in Slurm (see logs/snakemake.log)")
+
+
+def slurm_refused(why: str) -> str:
+    return f"Slurm did not take the job: {why}"
+
+
+def ended_unsubmitted(state: RunState, cause: str) -> RunState:
+    """A run whose jobs did not all reach Slurm, ended: NOK, NOT_SUBMITTED."""
+    return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+                          cause=cause)
 
 
 class Submitter(Protocol):
@@ -78,15 +95,15 @@ class WorkflowSubmitter:
                                 f"{time.time()}\n")
         _, exited = await self.forker.fork_workflow(folder.path, self.args)
         code = await exited
-        error, exits = await asyncio.to_thread(_submission_records, folder)
+        error, exits = await asyncio.to_thread(submission_records, folder)
         job_ids = tuple(job.slurm_id for job in exits.jobs)
         if code != 0 or error or not job_ids:
-            raise SubmissionFailed(error or f"Snakemake exited with status {code} before "
-                                   "its jobs were all in Slurm (see logs/snakemake.log)")
+            raise SubmissionFailed(not_all_in_slurm(error, code))
         return job_ids
 
 
-def _submission_records(folder: RunFolder) -> tuple[str, ExitRecords]:
+def submission_records(folder: RunFolder) -> tuple[str, ExitRecords]:
+    """The executor's submission error (empty if none) and the run's exit records."""
     error = records.read_text(str(folder.status / records.SUBMISSION_ERROR))
     return error, read_exit_records(folder)
 
