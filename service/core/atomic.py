@@ -30,13 +30,17 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def sync_dir(path: Path) -> None:
-    """Make the entries of a folder (a rename into it, say) survive a crash."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync(path: str | Path, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_dir(path: Path) -> None:
+    """Make the entries of a folder (a rename into it, say) survive a crash."""
+    _fsync(path, os.O_RDONLY | os.O_DIRECTORY)
 
 
 def sync_tree(root: Path) -> None:
@@ -49,9 +53,5 @@ def sync_tree(root: Path) -> None:
             path = os.path.join(folder, name)
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 continue  # a link, or a FIFO an open would wait on
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         sync_dir(Path(folder))

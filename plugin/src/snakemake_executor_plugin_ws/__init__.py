@@ -21,6 +21,7 @@ sbatch options turned into slurm-drmaa's native specification (native.py)."""
 # No `from __future__ import annotations`: Snakemake builds the CLI options from
 # the ExecutorSettings field types, which must be real types.
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -91,8 +92,12 @@ renew_lock_pool_after_fork()
 
 
 class Executor(RemoteExecutor):
-    # Until __post_init__ runs (the status thread may already be going).
+    # Until __post_init__ runs: RemoteExecutor starts its status thread before it,
+    # so the first rounds (and a shutdown) may come first. (An AttributeError in
+    # check_active_jobs killed that thread, and Snakemake then waited for ever:
+    # the stall once seen in local runs.)
     immediate = False
+    drmaa: Optional[DrmaaJobs] = None
 
     def __post_init__(self) -> None:
         self.settings: ExecutorSettings = self.workflow.executor_settings
@@ -202,11 +207,7 @@ class Executor(RemoteExecutor):
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
-        # `not active_jobs` first: RemoteExecutor starts its status thread before
-        # __post_init__ has run, so the first rounds may come before self.immediate
-        # exists (an AttributeError there killed the thread, and Snakemake then
-        # waited for ever: the stall once seen in local runs).
-        if not active_jobs or getattr(self, "immediate", False):
+        if not active_jobs or self.immediate:
             return  # with --immediate-submit, counted as ended at submission
         ids = [j.external_jobid for j in active_jobs]
         if self.settings.run_here:
@@ -235,8 +236,6 @@ class Executor(RemoteExecutor):
 
     async def _states(self, ids: list[str]) -> dict[str, str]:
         if self.drmaa is not None:
-            import asyncio
-
             try:
                 return await asyncio.to_thread(self.drmaa.states, ids)
             except Exception as e:  # DRMAA could not ask Slurm: no news this round
@@ -281,5 +280,5 @@ class Executor(RemoteExecutor):
 
     def shutdown(self) -> None:
         super().shutdown()
-        if getattr(self, "drmaa", None) is not None:
+        if self.drmaa is not None:
             self.drmaa.close()

@@ -69,14 +69,13 @@ def minutes(value: str) -> int:
     if (days and not days.isdigit()) or not all(p.isdigit() for p in parts) or len(parts) > 3:
         raise Unsupported(f"--time={value}: not a time slurm-drmaa can read")
     n = [int(p) for p in parts]
-    if days:
+    # With days, the rest counts from hours; without, H:M:S has hours, M and M:S not.
+    if days or len(n) == 3:
         n += [0] * (3 - len(n))
-        return int(days) * 1440 + n[0] * 60 + n[1] + (1 if n[2] else 0)
-    if len(n) == 3:
-        return n[0] * 60 + n[1] + (1 if n[2] else 0)
-    if len(n) == 2:
-        return n[0] + (1 if n[1] else 0)
-    return n[0]
+    else:
+        n = [0, *n, 0][:3]
+    hours, mins, secs = n
+    return int(days or 0) * 1440 + hours * 60 + mins + (1 if secs else 0)
 
 
 def native_word(word: str) -> str:
