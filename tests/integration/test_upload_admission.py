@@ -37,6 +37,28 @@ def part(boundary: str, name: str, value: bytes, filename: str | None = None) ->
         value + b"\r\n"
 
 
+def file_opening(boundary: str, filename: str) -> bytes:
+    """The start of a file part, its content to follow."""
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{filename}\"\r\n\r\n").encode()
+
+
+def post_form(service: LiveService, boundary: str, parts: bytes,
+              timeout: float = 120) -> requests.Response:
+    """POST these parts, closed, as one multipart body (in their order)."""
+    return requests.post(f"{service.url}{LOCAL}", data=parts + f"--{boundary}--\r\n".encode(),
+                         timeout=timeout, headers={
+                             "Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+def post_small_file_before_token(service: LiveService) -> requests.Response:
+    """curl -F file=@x -F jwt=..., as in the user's document."""
+    boundary = uuid.uuid4().hex
+    return post_form(service, boundary, part(boundary, "file", b"1 2", "stdin.txt")
+                     + part(boundary, "cmd", b"python /add.py")
+                     + part(boundary, "jwt", service.token().encode()))
+
+
 @contextmanager
 def upload(service: LiveService, head: bytes, announced: int) -> Iterator[socket.socket]:
     """A POST whose Content-Length announces `announced` bytes of which only
@@ -74,8 +96,7 @@ def test_a_bad_token_field_ends_the_request_before_the_files(service: LiveServic
     before = runs(service)
     boundary = uuid.uuid4().hex
     head = part(boundary, "cmd", b"true") + part(boundary, "jwt", b"not-a-token") + \
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; " \
-        f"filename=\"big.bin\"\r\n\r\n".encode() + b"x" * MiB
+        file_opening(boundary, "big.bin") + b"x" * MiB
     # 150 MB announced, 1 MB sent: the answer comes without the rest.
     with upload(service, head, 150 * MiB) as sock:
         status, raw = answer(sock)
@@ -88,31 +109,23 @@ def test_files_before_any_token_are_bounded(service: LiveService) -> None:
     before = runs(service)
     boundary = uuid.uuid4().hex
     # 9 MiB of files before the (valid) token field: over the 8 MiB allowed.
-    body = part(boundary, "cmd", b"true") + \
-        part(boundary, "file", b"x" * (9 * MiB), "a.bin") + \
-        part(boundary, "jwt", service.token().encode()) + f"--{boundary}--\r\n".encode()
-    r = requests.post(f"{service.url}{LOCAL}", data=body, timeout=60, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = post_form(service, boundary, part(boundary, "cmd", b"true")
+                  + part(boundary, "file", b"x" * (9 * MiB), "a.bin")
+                  + part(boundary, "jwt", service.token().encode()), timeout=60)
     assert r.status_code == 401, r.text
     assert "a token is required before more than 8388608 bytes" in r.json()["error"]
     assert "send the token first" in r.json()["more"][0]
     wait_for_no_staging(service)
     assert runs(service) == before
     # The same files after the token field, or with the token in the header, are fine.
-    body = part(boundary, "cmd", b"wc -c < a.bin") + \
-        part(boundary, "jwt", service.token().encode()) + \
-        part(boundary, "file", b"x" * (9 * MiB), "a.bin") + f"--{boundary}--\r\n".encode()
-    r = requests.post(f"{service.url}{LOCAL}", data=body, timeout=120, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = post_form(service, boundary, part(boundary, "cmd", b"wc -c < a.bin")
+                  + part(boundary, "jwt", service.token().encode())
+                  + part(boundary, "file", b"x" * (9 * MiB), "a.bin"))
     assert r.status_code == 200, r.text
     assert r.json()["info"]["stdout"].strip() == str(9 * MiB)
     # A small file before the token (curl -F file=@x -F jwt=..., as in the
     # user's document) is taken in as before.
-    body = part(boundary, "file", b"1 2", "stdin.txt") + \
-        part(boundary, "cmd", b"python /add.py") + \
-        part(boundary, "jwt", service.token().encode()) + f"--{boundary}--\r\n".encode()
-    r = requests.post(f"{service.url}{LOCAL}", data=body, timeout=120, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = post_small_file_before_token(service)
     assert r.status_code == 200, r.text
 
 
@@ -122,17 +135,15 @@ def test_uploads_without_a_token_at_once_are_bounded(service: LiveService) -> No
     try:
         for _ in range(4):  # max_unauthenticated_uploads: each holds a slot
             boundary = uuid.uuid4().hex
-            head = part(boundary, "cmd", b"true") + \
-                f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; " \
-                f"filename=\"f.bin\"\r\n\r\n".encode() + b"x" * 200_000
+            head = part(boundary, "cmd", b"true") + file_opening(boundary, "f.bin") + \
+                b"x" * 200_000
             ctx = upload(service, head, 5 * MiB)
             socks.append((ctx, ctx.__enter__()))
         time.sleep(1)
         assert len(staged_files(service)) > 0
         boundary = uuid.uuid4().hex
-        head = part(boundary, "cmd", b"true") + \
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; " \
-            f"filename=\"f.bin\"\r\n\r\n".encode() + b"x" * 200_000
+        head = part(boundary, "cmd", b"true") + file_opening(boundary, "f.bin") + \
+            b"x" * 200_000
         with upload(service, head, 5 * MiB) as sock:
             status, raw = answer(sock)
         assert status == 503, raw
@@ -147,10 +158,5 @@ def test_uploads_without_a_token_at_once_are_bounded(service: LiveService) -> No
     wait_for_no_staging(service)
     assert len(runs(service) - before) == 1  # the local run with a token, nothing else
     # The slots are free again once those requests are gone.
-    boundary = uuid.uuid4().hex
-    body = part(boundary, "file", b"1 2", "stdin.txt") + \
-        part(boundary, "cmd", b"python /add.py") + \
-        part(boundary, "jwt", service.token().encode()) + f"--{boundary}--\r\n".encode()
-    r = requests.post(f"{service.url}{LOCAL}", data=body, timeout=120, headers={
-        "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = post_small_file_before_token(service)
     assert r.status_code == 200, r.text

@@ -157,6 +157,30 @@ def make_run(tmp_path: Path, store: Store, n: int, state: RunState | None = None
     return key, record.jobname
 
 
+def reconciler_for(tmp_path: Path, store: Store) -> tuple[Reconciler, Poller,
+                                                            RecordingSubmitter]:
+    """A reconciler over the store's runs, the poller having loaded them."""
+    poller = Poller(store, tmp_path / "runs", ClusterConfig())
+    poller.load()
+    submitter = RecordingSubmitter()
+    submissions = Submissions(submitter, poller, tmp_path / "runs")
+    return Reconciler(store, poller, submissions, tmp_path / "runs", 300.0), poller, submitter
+
+
+def record_slurm(monkeypatch: pytest.MonkeyPatch, squeue: str = "", status: int = 0,
+                 stderr: str = "") -> list[list[str]]:
+    """Slurm's commands answered as given (squeue's output `squeue`, others none);
+    the argv of each call asked, in order."""
+    calls: list[list[str]] = []
+
+    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
+        calls.append(list(argv))
+        return slurm.Completed(status, squeue if argv[0] == "squeue" else "", stderr)
+
+    monkeypatch.setattr(slurm, "run", recorded)
+    return calls
+
+
 async def test_a_round_matches_back_submits_or_ends_with_two_queries(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
@@ -164,24 +188,12 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
     (tmp_path / "runs" / found_key / "status" / "run_command.0.sh").write_text("")
     lost_key, _ = make_run(tmp_path, store, 2)
     fresh_key, _ = make_run(tmp_path, store, 3, started=False)
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
-    submitter = RecordingSubmitter()
-    submissions = Submissions(submitter, poller, tmp_path / "runs")
-    calls: list[list[str]] = []
-
-    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
-        calls.append(list(argv))
-        if argv[0] == "squeue":
-            return slurm.Completed(
-                0, f"44|RUNNING|{found_name}|{tmp_path}/runs/{found_key}\n"
-                   f"45|RUNNING|{found_name}|/elsewhere/runs/{OTHER}\n", "")
-        return slurm.Completed(0, "", "")
-
-    monkeypatch.setattr(slurm, "run", recorded)
-    reconciler = Reconciler(store, poller, submissions, tmp_path / "runs", 300.0)
+    reconciler, poller, submitter = reconciler_for(tmp_path, store)
+    calls = record_slurm(monkeypatch, squeue=(
+        f"44|RUNNING|{found_name}|{tmp_path}/runs/{found_key}\n"
+        f"45|RUNNING|{found_name}|/elsewhere/runs/{OTHER}\n"))
     assert await reconciler.reconcile_once() == 300.0
-    await submissions.stop()
+    await reconciler.submissions.stop()
     assert [c[0] for c in calls] == ["squeue", "sacct"]  # for the three runs together
     assert [j.slurm_id for j in read_exit_records(
         RunFolder(tmp_path / "runs" / found_key)).jobs] == [44]  # rebuilt from its script
@@ -203,17 +215,9 @@ async def test_slurm_not_answering_changes_nothing(
     store = Store(tmp_path / "ws.sqlite3")
     key, _ = make_run(tmp_path, store, 1)
     fresh, _ = make_run(tmp_path, store, 2, started=False)
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
-    submitter = RecordingSubmitter()
-    submissions = Submissions(submitter, poller, tmp_path / "runs")
-
-    async def down(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
-        return slurm.Completed(1, "", "slurm_load_jobs error: Unable to contact slurm "
-                               "controller (connect failure)")
-
-    monkeypatch.setattr(slurm, "run", down)
-    reconciler = Reconciler(store, poller, submissions, tmp_path / "runs", 300.0)
+    reconciler, poller, submitter = reconciler_for(tmp_path, store)
+    record_slurm(monkeypatch, status=1, stderr="slurm_load_jobs error: Unable to contact "
+                 "slurm controller (connect failure)")
     assert await reconciler.reconcile_once() == RETRY_S  # asked again before long
     assert submitter.submitted == []
     assert poller.state_of(key) == RunState.from_dict(
@@ -227,18 +231,8 @@ async def test_a_child_still_submitting_is_awaited_without_asking_slurm(
     store = Store(tmp_path / "ws.sqlite3")
     key, _ = make_run(tmp_path, store, 1, started=False)
     (tmp_path / "runs" / key / "status" / SUBMISSION_STARTED).write_text("now\n")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
-    submitter = RecordingSubmitter()
-    calls: list[list[str]] = []
-
-    async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
-        calls.append(list(argv))
-        return slurm.Completed(0, "", "")
-
-    monkeypatch.setattr(slurm, "run", recorded)
-    reconciler = Reconciler(store, poller, Submissions(submitter, poller, tmp_path / "runs"),
-                            tmp_path / "runs", 300.0)
+    reconciler, _, submitter = reconciler_for(tmp_path, store)
+    calls = record_slurm(monkeypatch)
     assert await reconciler.reconcile_once() == FAST_ROUND_S  # ask again soon
     assert calls == [] and submitter.submitted == []
 
@@ -250,12 +244,8 @@ async def test_the_store_learns_what_the_folders_say(tmp_path: Path) -> None:
     ended_key, _ = make_run(tmp_path, store, 1, RunState(cr="OK", latest_cr="ENDED_OK",
                                                          job_id=5))
     lost_key, _ = make_run(tmp_path, store, 2, RunState(job_id=6))
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
+    reconciler, poller, _ = reconciler_for(tmp_path, store)
     poller.view.pop(lost_key)  # the poller lost track of it
-    reconciler = Reconciler(store, poller, Submissions(RecordingSubmitter(), poller,
-                                                       tmp_path / "runs"),
-                            tmp_path / "runs", 300.0)
     reconciler._started = time.time() + 10  # both indexed before this process began
     await reconciler.reconcile_once()
     assert store.get_run(ended_key).cr == "OK"  # type: ignore[union-attr]
@@ -284,18 +274,8 @@ async def test_many_unfollowed_runs_cost_two_queries_a_round(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
     keys = [make_run(tmp_path, store, n)[0] for n in range(byname.MAX_RUNS_PER_QUERY + 20)]
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
-    calls: list[list[str]] = []
-
-    async def nothing(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
-        calls.append(list(argv))
-        return slurm.Completed(0, "", "")
-
-    monkeypatch.setattr(slurm, "run", nothing)
-    reconciler = Reconciler(store, poller, Submissions(RecordingSubmitter(), poller,
-                                                       tmp_path / "runs"),
-                            tmp_path / "runs", 300.0)
+    reconciler, poller, _ = reconciler_for(tmp_path, store)
+    calls = record_slurm(monkeypatch)
     assert await reconciler.reconcile_once() == FAST_ROUND_S  # the rest in another round
     assert [c[0] for c in calls] == ["squeue", "sacct"]
     assert len(calls[0][-1].split(",")) == byname.MAX_RUNS_PER_QUERY
