@@ -8,8 +8,8 @@ A live cluster run nobody follows is put right:
   stopped between `sbatch` and the save, or before it submitted at all): its
   jobs are taken from status/ (the executor's jobs list, once Snakemake's child
   has recorded its exit) or found in Slurm by the run's job name and folder; a
-  run Slurm has no job of is submitted if no submission ever began, else ended
-  NOK with that cause. A run is never submitted twice: Slurm is asked first.
+  run Slurm has no job of is submitted if no submission ever began (or no
+  Snakemake child ever ran for it), else ended NOK with that cause. A run is never submitted twice: Slurm is asked first.
 
 Slurm is asked at most once by squeue and once by sacct per round, for all such
 runs together, and only when status/ cannot tell."""
@@ -66,6 +66,11 @@ class OrphanFacts:
     listed: tuple[int, ...]  # Slurm ids in the executor's jobs list
     started_at: float | None  # when a submission began (status/submission.started)
     submission_error: str = ""
+    # Whether a Snakemake child ever ran in the folder (it opens logs/snakemake.log
+    # first): the service may die after submission.started and before the warm
+    # process forked the child (or the warm process, finding the service gone,
+    # left queued requests unforked). No child, nothing was submitted.
+    child_began: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def decide(facts: OrphanFacts, now: float, found: tuple[int, ...] | None = None,
         return Decision(ADOPT, ids)
     if not complete:
         return Decision(WAIT)  # Slurm did not fully answer: no news
-    if facts.started_at is None:
+    if facts.started_at is None or not facts.child_began:
         return Decision(SUBMIT)  # never submitted, and Slurm has nothing of it
     return Decision(END, cause="the service stopped while the run's jobs were being "
                     "submitted, and Slurm has no job of the run")
@@ -109,7 +114,8 @@ def read_facts(folder: RunFolder) -> OrphanFacts:
         started_at = None
     return OrphanFacts(snakemake_exit=exits.snakemake,
                        listed=tuple(j.slurm_id for j in exits.jobs),
-                       started_at=started_at, submission_error=error)
+                       started_at=started_at, submission_error=error,
+                       child_began=os.path.lexists(folder.path / "logs" / "snakemake.log"))
 
 
 class SlurmByName:

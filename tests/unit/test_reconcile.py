@@ -113,6 +113,11 @@ def facts(**changes: object) -> OrphanFacts:
     (facts(), (), True, SUBMIT, ()),
     (facts(started_at=0.0), (), True, END, ()),
     (facts(started_at=0.0, snakemake_exit=0), (), True, END, ()),
+    # Begun, but no child ever ran (the service died before the fork): once its
+    # grace is over and Slurm has nothing, it is submitted; its child is awaited first.
+    (facts(started_at=0.0, child_began=False), (), True, SUBMIT, ()),
+    (facts(started_at=0.0, child_began=False), (), False, WAIT, ()),
+    (facts(started_at=NOW - 1, child_began=False), None, False, WAIT, ()),
 ])
 def test_decide(fact: OrphanFacts, found: tuple[int, ...] | None, complete: bool,
                 action: str, ids: tuple[int, ...]) -> None:
@@ -150,7 +155,9 @@ def make_run(tmp_path: Path, store: Store, n: int, state: RunState | None = None
     (folder / "status").mkdir(parents=True)
     atomic.write_json(folder / "request.json", record.to_dict())
     atomic.write_json(folder / "state.json", (state or RunState()).to_dict())
-    if started:  # begun long ago: its child is over
+    if started:  # begun long ago: its child ran (its log is there) and is over
+        (folder / "logs").mkdir()
+        (folder / "logs" / "snakemake.log").write_text("")
         (folder / "status" / SUBMISSION_STARTED).write_text("0\n")
         old = time.time() - 2 * CHILD_GRACE_S
         os.utime(folder / "status" / SUBMISSION_STARTED, (old, old))
