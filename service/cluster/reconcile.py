@@ -9,7 +9,8 @@ A live cluster run nobody follows is put right:
   jobs are taken from status/ (the executor's jobs list, once Snakemake's child
   has recorded its exit) or found in Slurm by the run's job name and folder; a
   run Slurm has no job of is submitted if no submission ever began (or no
-  Snakemake child ever ran for it), else ended NOK with that cause. A run is never submitted twice: Slurm is asked first.
+  Snakemake child ever ran for it), else ended NOK with that cause. A run is
+  never submitted twice: Slurm is asked first.
 
 Slurm is asked at most once by squeue and once by sacct per round, for all such
 runs together, and only when status/ cannot tell."""
