@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,54 @@ def test_a_killed_holder_leaves_the_lock_free(tmp_path: Path) -> None:
     holder.wait()
     with hold_instance_lock(tmp_path):
         pass
+
+
+STAT = "4242 (ws serve (x)) {state} 1 4242 4242 0 -1 {flags} 120 0 0 0 5 2 0 0 20 0 3 0"
+STATUS = "Name:\tpython3\nState:\tS (sleeping)\nShdPnd:\t{shared}\nSigPnd:\t{own}\n"
+QUIET = "0000000000000000"
+
+
+@pytest.mark.parametrize(("state", "flags", "shared", "own", "exiting"), [
+    ("S", 4194560, QUIET, QUIET, False),           # alive, asleep
+    ("R", 4194560, QUIET, "0000000000000002", False),  # a SIGINT pending is not the end
+    ("Z", 4194572, QUIET, QUIET, True),            # a zombie
+    ("D", 4194564, QUIET, QUIET, True),            # PF_EXITING: in do_exit
+    ("R", 4194560, "0000000000000100", QUIET, True),  # SIGKILL sent, not yet acted on
+    ("S", 4194560, QUIET, "0000000000000100", True),
+])
+def test_an_exiting_holder_is_told_from_proc(state: str, flags: int, shared: str, own: str,
+                                              exiting: bool) -> None:
+    from service.core.instance_lock import is_exiting
+    stat = STAT.format(state=state, flags=flags)
+    assert is_exiting(stat, STATUS.format(shared=shared, own=own)) is exiting
+
+
+def test_a_start_waits_for_a_holder_that_is_exiting(tmp_path: Path) -> None:
+    code = ("import sys, time; from pathlib import Path; "
+            "from service.core.instance_lock import hold_instance_lock\n"
+            "with hold_instance_lock(Path(sys.argv[1])):\n"
+            "    print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    zombie = subprocess.Popen(["true"])
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+            time.sleep(0.01)
+        # The file names a process on its way out (a zombie, unreaped) while the
+        # lock is still held, as a killed service's is until its exit ends.
+        (tmp_path / "ws.lock").write_text(f"{zombie.pid}\n")
+        threading.Timer(0.5, holder.kill).start()
+        started = time.monotonic()
+        with hold_instance_lock(tmp_path, exiting_wait_s=20):
+            assert 0.4 < time.monotonic() - started < 20
+        with hold_instance_lock(tmp_path):
+            (tmp_path / "ws.lock").write_text(f"{zombie.pid}\n")
+            started = time.monotonic()
+            with pytest.raises(AlreadyRunning), hold_instance_lock(tmp_path, exiting_wait_s=0.3):
+                pass
+            assert time.monotonic() - started >= 0.3  # waited, but not forever
+    finally:
+        holder.kill()
+        holder.wait()
+        zombie.wait()
