@@ -11,7 +11,8 @@ log "ruff"; .venv/bin/ruff check service tests bench
 log "mypy"; .venv/bin/mypy
 log "pytest"
 set +e
-.venv/bin/pytest -ra "$@"
+# The slowest tests are listed: where the suite's time goes, for whoever trims it.
+.venv/bin/pytest -ra --durations=20 "$@"
 rc=$?
 set -e
 # pytest's 5 means no test ran: that is a failure here.

@@ -15,6 +15,16 @@ import pytest
 from service.core.instance_lock import AlreadyRunning, hold_instance_lock
 
 
+def start_holder(state_dir: Path) -> subprocess.Popen[str]:
+    """Another process holding the lock on state_dir, until killed."""
+    code = ("import sys, time; from pathlib import Path; "
+            "from service.core.instance_lock import hold_instance_lock\n"
+            "with hold_instance_lock(Path(sys.argv[1])):\n"
+            "    print('held', flush=True); time.sleep(60)")
+    return subprocess.Popen([sys.executable, "-c", code, str(state_dir)],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> None:
     with hold_instance_lock(tmp_path / "state"), \
             pytest.raises(AlreadyRunning, match=f"pid {os.getpid()}"), \
@@ -25,12 +35,7 @@ def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> N
 
 
 def test_a_killed_holder_leaves_the_lock_free(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; "
-            "from service.core.instance_lock import hold_instance_lock\n"
-            "with hold_instance_lock(Path(sys.argv[1])):\n"
-            "    print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = start_holder(tmp_path)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     with pytest.raises(AlreadyRunning), hold_instance_lock(tmp_path):
         pass
@@ -61,12 +66,7 @@ def test_an_exiting_holder_is_told_from_proc(state: str, flags: int, shared: str
 
 
 def test_a_start_waits_for_a_holder_that_is_exiting(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; "
-            "from service.core.instance_lock import hold_instance_lock\n"
-            "with hold_instance_lock(Path(sys.argv[1])):\n"
-            "    print('held', flush=True); time.sleep(60)")
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = start_holder(tmp_path)
     zombie = subprocess.Popen(["true"])
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
