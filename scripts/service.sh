@@ -25,8 +25,18 @@ PIDFILE=${LOCK%/*}/service.pid
 # flock would create a missing one owned by root, which the service could not open.
 running() { [ -e "$LOCK" ] && ! flock -n "$LOCK" true; }
 holder() { tr -dc 0-9 < "$LOCK"; }
+# A service killed a moment ago holds the lock until its exit ends: not "running".
+exiting() {
+  "$ROOT/.venv/bin/python" -c 'import sys
+from service.core.instance_lock import holder_is_exiting
+sys.exit(0 if holder_is_exiting(sys.argv[1]) else 1)' "$(holder)"
+}
 
 start() {
+  if running && exiting; then
+    log "the last service (pid $(holder)) is still exiting; waiting for it"
+    for _ in $(seq 300); do running || break; sleep 0.1; done
+  fi
   if running; then log "already running (pid $(holder))"; return 0; fi
   install -d -o "$WS_USER" -g "$WS_USER" "${LOG%/*}" "${LOCK%/*}"
   setsid runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" --config "$CONFIG" serve \
@@ -34,7 +44,9 @@ start() {
   local pid=$!
   echo "$pid" > "$PIDFILE"
   for _ in $(seq 100); do
-    if running && curl -fsS "$URL/api/software/list/" >/dev/null 2>&1; then
+    # curl first: the lock probe, while the service is still taking the lock, would
+    # make it wait (PROBE_GRACE_S), and it answers only once it holds the lock.
+    if curl -fsS "$URL/api/software/list/" >/dev/null 2>&1 && running; then
       log "started: $URL (pid $(holder), log $LOG)"; return 0
     fi
     kill -0 "$pid" 2>/dev/null || break

@@ -6,7 +6,10 @@ would: a dying service's parent lingers and answers `kill -0`).
 The kernel drops it at the end of the holder's exit, not at the kill: a
 service killed a moment ago may still hold it while it tears down its memory,
 longer on a loaded login node. A start that finds the holder exiting waits
-for it (up to EXITING_HOLDER_WAIT_S); a live holder is refused at once."""
+for it (up to EXITING_HOLDER_WAIT_S). Any holder is also given PROBE_GRACE_S:
+`flock -n ws.lock true` (service.sh's "is it running?", or an admin's) holds
+the lock for an instant, and a start must not lose to it. A live holder is
+refused after that grace."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 
 LOCK_NAME = "ws.lock"
 EXITING_HOLDER_WAIT_S = 30.0
+PROBE_GRACE_S = 1.0
 _PF_EXITING = 0x4  # include/linux/sched.h: the task is in do_exit
 _SIGKILL_BIT = 1 << (9 - 1)
 
@@ -67,7 +71,7 @@ def hold_instance_lock(state_dir: Path,
     # Snakemake outliving a killed service must not keep the lock.
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        _take(fd, lock_file, time.monotonic() + exiting_wait_s)
+        _take(fd, lock_file, time.monotonic(), exiting_wait_s)
         # The pid is for the admin who reads the file; the lock alone decides.
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -76,13 +80,15 @@ def hold_instance_lock(state_dir: Path,
         os.close(fd)
 
 
-def _take(fd: int, lock_file: Path, deadline: float) -> None:
+def _take(fd: int, lock_file: Path, started: float, exiting_wait_s: float) -> None:
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            if not holder_is_exiting(holder) or time.monotonic() >= deadline:
+            waited = time.monotonic() - started
+            if waited >= PROBE_GRACE_S and (waited >= exiting_wait_s
+                                            or not holder_is_exiting(holder)):
                 raise AlreadyRunning(lock_file, holder) from None
             time.sleep(0.05)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -23,6 +24,17 @@ def start_holder(state_dir: Path) -> subprocess.Popen[str]:
             "    print('held', flush=True); time.sleep(60)")
     return subprocess.Popen([sys.executable, "-c", code, str(state_dir)],
                             stdout=subprocess.PIPE, text=True)
+
+
+def held_elsewhere(lock_file: Path) -> bool:
+    fd = os.open(lock_file, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> None:
@@ -89,3 +101,17 @@ def test_a_start_waits_for_a_holder_that_is_exiting(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
         zombie.wait()
+
+
+def test_a_start_does_not_lose_to_a_running_probe(tmp_path: Path) -> None:
+    # service.sh's "is it running?" is `flock -n ws.lock true`: the lock held for an
+    # instant, by a process the lock file does not name (it names a live one here).
+    (tmp_path / "ws.lock").write_text(f"{os.getpid()}\n")
+    probe = subprocess.Popen(["flock", "-n", str(tmp_path / "ws.lock"), "sleep", "0.4"])
+    try:
+        while not held_elsewhere(tmp_path / "ws.lock"):
+            time.sleep(0.01)
+        with hold_instance_lock(tmp_path):
+            assert probe.poll() is not None
+    finally:
+        probe.wait()
