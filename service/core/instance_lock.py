@@ -63,8 +63,8 @@ class AlreadyRunning(Exception):
 @contextlib.contextmanager
 def hold_instance_lock(state_dir: Path,
                        exiting_wait_s: float = EXITING_HOLDER_WAIT_S) -> Iterator[None]:
-    """Hold the lock for the block; AlreadyRunning if another process has it,
-    after waiting up to exiting_wait_s if that process is exiting."""
+    """Hold the lock for the block; AlreadyRunning if another process has it
+    after PROBE_GRACE_S, or after exiting_wait_s if that process is exiting."""
     state_dir.mkdir(parents=True, exist_ok=True)
     lock_file = state_dir / LOCK_NAME
     # Not inherited by the processes the service starts (O_CLOEXEC): a warm
