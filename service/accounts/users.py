@@ -1,7 +1,7 @@
 """Service accounts: a name, a password hash and an admin flag.
 
-Hashing is not done here (see service.passwords): callers hash first, off the event
-loop when they are handlers."""
+Hashing is not done here (see service.accounts.passwords): callers hash first, off
+the event loop when they are handlers."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ class LocalRunConfig:
     max_waiting: int = 8
     time_limit_s: float = 300.0
     # Keep one Snakemake process warm and fork a child per run (see
-    # service/warm_snakemake.py); false: each run starts Snakemake anew.
+    # service/local/warm_snakemake.py); false: each run starts Snakemake anew.
     warm_snakemake: bool = True
 
 
@@ -121,7 +121,7 @@ class LimitsConfig:
     max_unauthenticated_upload_bytes: int = 8 * 1024 * 1024
     max_unauthenticated_uploads: int = 4
     # Final runs and downloads older than this are deleted by the service
-    # (service/retention.py); fractions of a day are allowed.
+    # (service/runs/retention.py); fractions of a day are allowed.
     retention_days: float = 30.0
     # How often the retention task looks for what to delete.
     retention_check_s: float = 3600.0

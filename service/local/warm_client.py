@@ -1,4 +1,4 @@
-"""The service's side of service.warm_snakemake: start it, hand it run folders,
+"""The service's side of service.local.warm_snakemake: start it, hand it run folders,
 learn when their Snakemake has ended."""
 
 from __future__ import annotations

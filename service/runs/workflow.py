@@ -1,8 +1,8 @@
 """Generate a run's workflow files and job script (pure: text in, text out).
 
-Every user string that reaches a script is either validated in runrequest.py
-or quoted here with shlex.quote; the command itself only reaches bash inside
-the container (the rule quotes it with Snakemake's `:q`)."""
+Every user string that reaches a script is either validated when the request is
+parsed (service/runs/parameters.py) or quoted here with shlex.quote; the command
+itself only reaches bash inside the container (the rule quotes it with Snakemake's `:q`)."""
 
 from __future__ import annotations
 
