@@ -5,6 +5,7 @@ shape answers: the JSON Schemas are theirs, never written by hand."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,7 +23,7 @@ FILE_TYPES = {"application/zip": {"schema": {"type": "string",
                                               "contentMediaType": "application/zip"}},
               "text/plain": {"schema": {"type": "string"}}}
 PATH_PARAMS = {
-    "identity": "the cluster resource: muse",
+    "identity": "the cluster resource: one of the identities this service is configured with",
     "name": "a software's name", "key": "the run's key (a capability)",
     "softwarename": "a software's name", "containername": "a container's name",
     "username": "a user's name", "level": "an access level: 1 visitor, 2 user, "
@@ -71,9 +72,11 @@ def _success(op: Op) -> dict[str, Any]:
     return content
 
 
-def _parameters(op: Op, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(op: Op, schemas: dict[str, Any],
+                path_schemas: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     params = [{"name": name, "in": "path", "required": True,
-               "description": PATH_PARAMS.get(name, name), "schema": {"type": "string"}}
+               "description": PATH_PARAMS.get(name, name),
+               "schema": path_schemas.get(name, {"type": "string"})}
               for name in re.findall(r"{(\w+)}", op.path)]
     params += [{"name": name, "in": "query", "description": text, "schema": schema}
                for name, schema, text in op.query]
@@ -107,13 +110,14 @@ def _body(op: Op, schemas: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(op: Op, schemas: dict[str, Any],
+               path_schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     error = {"description": "an error, in the one error shape",
              "content": {"application/json": {"schema": _ref(ErrorBody)}, **OTHER_FORMATS}}
     out: dict[str, Any] = {
         "summary": op.summary, "tags": [op.tag],
         "operationId": f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path[5:]).strip('_')}",
-        "parameters": _parameters(op, schemas),
+        "parameters": _parameters(op, schemas, path_schemas),
         "responses": {"200": {"description": op.summary, "content": _success(op)},
                       "default": error},
     }
@@ -129,20 +133,25 @@ def _operation(op: Op, schemas: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def openapi_document(public_url: str, identity: str = "muse") -> dict[str, Any]:
+def openapi_document(public_url: str,
+                     identities: str | Sequence[str] = "muse") -> dict[str, Any]:
+    """`identities`: the cluster identities the service answers to; a generated client
+    learns them from the `identity` path parameter's enum instead of from prose."""
+    names = [identities] if isinstance(identities, str) else list(identities)
+    path_schemas = {"identity": {"type": "string", "enum": names}}
     _, defs = models_json_schema([(model, "validation") for model in _models()],
                                  ref_template=REF)
     schemas: dict[str, Any] = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, schemas)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, schemas, path_schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ws", "version": "1",
                  "description": "Run containerized software on a Slurm cluster over HTTP. "
                                 "A trailing slash is optional on every path; parameters "
                                 "may come as JSON, a form, multipart or the query string.",
-                 "x-cluster-identity": identity},
+                 "x-cluster-identity": names[0]},
         "servers": [{"url": public_url}],
         "paths": paths,
         "components": {"schemas": schemas,

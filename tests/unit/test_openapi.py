@@ -3,15 +3,18 @@ its schemas the models' own; the pages that serve it and the browser page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from service.core.config import Config
+from service.core.config import ClusterConfig, Config
 from service.runs.parameters import RunParameters
 from service.web.app import create_app
 from service.web.openapi import openapi_document
+
+from .conftest import ClientFactory
 
 PAGES = {("get", "/"), ("get", "/static/{file}")}  # the browser page, not the API
 
@@ -56,6 +59,29 @@ def test_the_schemas_are_the_models(config: Config) -> None:
     for ops in doc["paths"].values():
         for op in ops.values():
             assert "200" in op["responses"] and "default" in op["responses"]
+
+
+def _identity_schemas(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p["schema"] for path, ops in doc["paths"].items() if "{identity}" in path
+            for op in ops.values() for p in op["parameters"] if p["name"] == "identity"]
+
+
+def test_the_identity_is_an_enum_of_the_configured_identities() -> None:
+    schemas = _identity_schemas(openapi_document("x", "muse"))
+    assert len(schemas) == 5  # run, state, results, content, cancel
+    assert all(s == {"type": "string", "enum": ["muse"]} for s in schemas)
+    two = openapi_document("x", ["muse", "other"])
+    assert all(s["enum"] == ["muse", "other"] for s in _identity_schemas(two))
+    assert two["info"]["x-cluster-identity"] == "muse"
+
+
+async def test_the_served_description_names_the_configured_identity(
+        aiohttp_client: ClientFactory, config: Config) -> None:
+    hpc = replace(config, cluster=ClusterConfig(identity="hpc"))
+    client = await aiohttp_client(create_app(hpc))
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert {s["enum"][0] for s in _identity_schemas(doc)} == {"hpc"}
+    assert doc["info"]["x-cluster-identity"] == "hpc"
 
 
 def _refs(value: Any) -> set[str]:
