@@ -174,11 +174,8 @@ def serve() -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     warm_up()
     # Everything imported so far lives as long as this process: out of the
-    # collector's sight. Otherwise a child's full collection walks the whole
-    # inherited heap, writing to (so copying) every page of it: in a test parent
-    # that had allocated since its warm-up, half of a cluster run's child CPU
-    # (≈ 200 -> 105 ms); in the service, whose parent allocates little between
-    # forks, no clear change: a guard, not a speed-up.
+    # collector's sight, so that a child's full collection does not walk the
+    # whole inherited heap, writing to (so copying) every page of it.
     gc.collect()
     gc.freeze()
     _say({"ready": True})
