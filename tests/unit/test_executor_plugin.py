@@ -3,11 +3,16 @@ and backends."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from snakemake_executor_plugin_ws import jobscript, modes, outcomes
+from snakemake_executor_plugin_ws import backends, jobscript, modes, outcomes
+from snakemake_interface_common.exceptions import WorkflowError
+from ws_slurm.run import Completed
+from ws_slurm.sbatch import Submission
 
 NASTY = "/runs/k k/$(id)`id`'q'"
 
@@ -72,3 +77,37 @@ def test_only_immediate_submission_chains_jobs() -> None:
 ])
 def test_outcome(state: str | None, rc: int | None, verdict: str) -> None:
     assert outcomes.outcome(state, rc)[0] == verdict
+
+
+async def test_sbatch_jobs_are_followed_by_id_with_sacct_for_the_rest() -> None:
+    asked: list[list[str]] = []
+
+    async def recorded(argv: Sequence[str], timeout: float = 30.0) -> Completed:
+        asked.append(list(argv))
+        if argv[0] == "squeue":  # it no longer knows 12: it fails as a whole
+            return Completed(1, "", "slurm_load_jobs error: Invalid job id specified\n")
+        return Completed(0, "11|COMPLETED\n12|CANCELLED by 0\n", "")
+
+    states = await backends.SbatchJobs(recorded).states(["11", "12"])
+    assert states == {"11": "COMPLETED", "12": "CANCELLED"}
+    assert asked[0][-1] == "--jobs=11,12" and "--me" not in asked[0]
+
+
+async def test_local_jobs_run_the_job_script_here(tmp_path: Path) -> None:
+    (tmp_path / "job.sh").write_text("echo ran\n")
+    jobs = backends.LocalJobs()
+    job_id = jobs.submit(Submission(script=str(tmp_path / "job.sh"), job_name="j",
+                                    chdir=str(tmp_path), output=str(tmp_path / "out"),
+                                    cpus=1))
+    jobs.children[job_id].wait()
+    assert await jobs.states([job_id]) == {job_id: "COMPLETED"}
+    assert (tmp_path / "out").read_text() == "ran\n"
+
+
+def test_the_backend_follows_the_settings() -> None:
+    log = logging.getLogger("test")
+    assert isinstance(backends.backend_for("cli", False, None, log), backends.SbatchJobs)
+    assert isinstance(backends.backend_for("drmaa", False, None, log), backends.DrmaaJobs)
+    assert isinstance(backends.backend_for("drmaa", True, None, log), backends.LocalJobs)
+    with pytest.raises(WorkflowError, match="cli or drmaa"):
+        backends.backend_for("slurmrestd", False, None, log)

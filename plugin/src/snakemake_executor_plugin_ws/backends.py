@@ -16,7 +16,7 @@ from typing import Protocol
 from snakemake_interface_common.exceptions import WorkflowError
 from ws_slurm import drmaa, native, scancel
 from ws_slurm.query import SlurmQuery
-from ws_slurm.run import run
+from ws_slurm.run import Runner, run
 from ws_slurm.sbatch import Submission, parse_sbatch, sbatch_argv
 
 SBATCH_TIMEOUT_S = 60
@@ -37,9 +37,9 @@ class JobBackend(Protocol):
 
 
 class SbatchJobs:
-    def __init__(self) -> None:
+    def __init__(self, runner: Runner = run) -> None:
         # By id: the account may have many jobs that are not this workflow's.
-        self.query = SlurmQuery(run, whole_account=False)
+        self.query = SlurmQuery(runner, whole_account=False)
 
     def submit(self, submission: Submission) -> str:
         proc = subprocess.run(sbatch_argv(submission), capture_output=True, text=True,
