@@ -23,4 +23,4 @@ def job_ids_of(state: RunState) -> list[int]:
 async def cancel_jobs(job_ids: Iterable[int]) -> None:
     """scancel the jobs; ClusterUnavailable if Slurm cannot be told. Jobs already
     over are no error."""
-    await cancel_with_scancel(slurm.run, job_ids)
+    await cancel_with_scancel(slurm.current_run, job_ids)

@@ -4,11 +4,9 @@ chosen by cluster.backend (source_for): Slurm's commands here, DRMAA
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Protocol
 
 from ws_slurm.query import SlurmQuery
-from ws_slurm.run import Completed
 
 from service.cluster import slurm
 from service.cluster.backend import check_drmaa_library
@@ -26,18 +24,13 @@ class JobStatusSource(Protocol):
         ...
 
 
-async def _current_run(argv: Sequence[str], timeout: float = 30.0) -> Completed:
-    # slurm.run looked up at each call: tests put their recorded answers there.
-    return await slurm.run(argv, timeout)
-
-
 class SlurmStatus:
     """Slurm's commands (ws_slurm.query: one squeue, then one sacct for what squeue
     forgot) under the status source's interface, until the poller asks a
     ClusterBackend (cli_backend.CliBackend)."""
 
     def __init__(self) -> None:
-        self.query = SlurmQuery(_current_run)
+        self.query = SlurmQuery(slurm.current_run)
         self.answered = False
 
     @property

@@ -22,13 +22,12 @@ import logging
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ws_slurm import records
 from ws_slurm.query import SlurmQuery
-from ws_slurm.run import Completed
 
 from service.cluster import byname, slurm
 from service.cluster.poller import Poller
@@ -121,16 +120,11 @@ def read_facts(folder: RunFolder) -> OrphanFacts:
                        child_began=os.path.lexists(folder.path / "logs" / "snakemake.log"))
 
 
-async def _current_run(argv: Sequence[str], timeout: float = 30.0) -> Completed:
-    # slurm.run looked up at each call: tests put their recorded answers there.
-    return await slurm.run(argv, timeout)
-
-
 class SlurmByName:
     """One squeue and (when squeue cannot tell) one sacct for all runs asked about."""
 
     def __init__(self) -> None:
-        self.query = SlurmQuery(_current_run)
+        self.query = SlurmQuery(slurm.current_run)
 
     @property
     def queries(self) -> int:
