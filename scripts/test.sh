@@ -7,7 +7,7 @@ set -euo pipefail
 need_root
 prepare_machine
 cd "$ROOT"
-log "ruff"; .venv/bin/ruff check service tests bench
+log "ruff"; .venv/bin/ruff check service tests bench plugin slurmlib
 log "mypy"; .venv/bin/mypy
 log "pytest"
 set +e

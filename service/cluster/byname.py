@@ -1,68 +1,13 @@
-"""Finding a run's Slurm jobs by name (pure): squeue/sacct argv and parsing.
-
-Every job of a run carries the run's name (`114-ws-sw_example`, the profile's
-`ws-job-name`) and runs in the run's folder (`--chdir`). Names repeat (several
-services, or a state folder started anew, count runs from 1 again); the folder,
-named by the run's random key, does not. So a job is the run's when both match."""
+"""Finding a run's Slurm jobs by name: ws_slurm.named's reading, and how many runs
+one question may name."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from ws_slurm.named import NamedJob, jobs_of_run, jobs_of_runs, parse_named_jobs
 
 # One squeue and one sacct per round whatever the number of runs asked about;
 # more runs than this wait for the next round (their argv stays small).
 MAX_RUNS_PER_QUERY = 100
 
-
-@dataclass(frozen=True)
-class NamedJob:
-    job_id: int
-    state: str
-    name: str
-    workdir: str
-
-
-def squeue_by_name_command(names: Iterable[str], squeue: str = "squeue") -> list[str]:
-    # %Z (the working directory) last: a path may hold the separator.
-    return [squeue, "--me", "--noheader", "--states=all", "--format=%i|%T|%j|%Z",
-            "--name=" + ",".join(sorted(set(names)))]
-
-
-def sacct_by_name_command(names: Iterable[str], since: float, sacct: str = "sacct"
-                          ) -> list[str]:
-    """sacct looks back to midnight unless told: from `since` (epoch seconds)."""
-    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(since))
-    return [sacct, "--noheader", "--parsable2", "--allocations", f"--starttime={start}",
-            "--name=" + ",".join(sorted(set(names))),
-            "--format=JobIDRaw,State,JobName,WorkDir"]
-
-
-def parse_named_jobs(stdout: str) -> list[NamedJob]:
-    """Lines `id|STATE|name|workdir` (squeue and sacct alike); array and
-    heterogeneous ids (never ws's) and malformed lines are left out."""
-    jobs = []
-    for line in stdout.splitlines():
-        fields = line.rstrip("\n").split("|", 3)
-        if len(fields) != 4 or not fields[0].strip().isdigit() or not fields[1].strip():
-            continue
-        jobs.append(NamedJob(int(fields[0]), fields[1].split()[0], fields[2].strip(),
-                             fields[3].strip()))
-    return jobs
-
-
-def jobs_of_run(jobs: Iterable[NamedJob], job_name: str, key: str) -> tuple[int, ...]:
-    """The ids of the jobs named `job_name` that ran in the run folder named `key`,
-    in submission order (Slurm's ids grow)."""
-    return tuple(sorted({j.job_id for j in jobs
-                         if j.name == job_name and os.path.basename(
-                             j.workdir.rstrip("/")) == key}))
-
-
-def jobs_of_runs(jobs: Iterable[NamedJob], runs: Mapping[str, str]
-                 ) -> dict[str, tuple[int, ...]]:
-    """{run key: its job ids} for runs given as {key: job name}."""
-    listed = list(jobs)
-    return {key: jobs_of_run(listed, name, key) for key, name in runs.items()}
+__all__ = ["MAX_RUNS_PER_QUERY", "NamedJob", "jobs_of_run", "jobs_of_runs",
+           "parse_named_jobs"]

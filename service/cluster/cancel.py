@@ -1,17 +1,14 @@
-"""Cancelling a run's Slurm jobs: the scancel adapter (pure argv builder) and its
-runner. A run may have several job ids (read from its state, never assumed one);
+"""Cancelling a run's Slurm jobs (cli_backend's scancel, until the handler asks the
+ClusterBackend). A run may have several job ids (read from its state, never assumed one);
 the poller then sees them CANCELLED and ends the run NOK with that cause."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from service.cluster import slurm
-from service.core.errors import ClusterUnavailable
+from service.cluster.cli_backend import cancel_with_scancel
 from service.runs.state import RunState
-
-log = logging.getLogger(__name__)
 
 
 def job_ids_of(state: RunState) -> list[int]:
@@ -23,21 +20,7 @@ def job_ids_of(state: RunState) -> list[int]:
     return ids
 
 
-def scancel_command(job_ids: Iterable[int], scancel: str = "scancel") -> list[str]:
-    ids = sorted(set(job_ids))
-    if not ids:
-        raise ValueError("no job to cancel")
-    return [scancel, *(str(i) for i in ids)]
-
-
 async def cancel_jobs(job_ids: Iterable[int]) -> None:
     """scancel the jobs; ClusterUnavailable if Slurm cannot be told. Jobs already
-    over are no error (scancel says so on stderr and exits 0 or 1 alike)."""
-    ids = sorted(set(job_ids))
-    result = await slurm.run(scancel_command(ids))
-    if result.returncode != 0 and "already completing or completed" not in result.stderr \
-            and "Invalid job id" not in result.stderr:
-        log.warning("scancel failed (%s): %s", result.returncode, result.stderr.strip())
-        raise ClusterUnavailable("the cluster did not take the cancellation",
-                                 [result.stderr.strip()[-500:]])
-    log.info("cancelled jobs %s", ",".join(str(i) for i in ids))
+    over are no error."""
+    await cancel_with_scancel(slurm.current_run, job_ids)

@@ -1,102 +1,32 @@
-"""Job states through DRMAA (cluster.backend = "drmaa"): libdrmaa (slurm-drmaa)
-with the `drmaa` binding, the executor's DrmaaJobs, one DRMAA session for the
-process (libdrmaa allows one), opened at the first round.
-
-The library's calls block (each jobStatus is one request to slurmctld): a round
-runs them all in one worker thread, never on the event loop, one jobStatus per
-live job. A round in which one of them cannot reach Slurm is no news.
-
-slurm-drmaa answers `failed` both for a job that failed and for one Slurm no
-longer knows (MinJobAge after its end). A `failed` job this source has seen
-alive is a failure: rounds are far closer together (poll_max_s) than MinJobAge,
-so Slurm still knew it. One it never saw alive (the service restarted, or it
-ended between two rounds) is uncertain: its exit record decides (the poller's
-jobstatus.settle_with_records)."""
+"""The poller's job status source through DRMAA: drmaa_backend.DrmaaControl under
+the status source's older interface (states() as a dict, `answered` read
+after), until the poller asks a ClusterBackend."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
-
-from snakemake_executor_plugin_ws.drmaa_jobs import DrmaaJobs
+from collections.abc import Iterable
 
 from service.cluster import slurm
-from service.core.errors import ClusterUnavailable
-
-log = logging.getLogger(__name__)
-
-# What slurm-drmaa says when cancelling a job that is over (Slurm's words).
-ALREADY_OVER = ("already completing or completed", "Invalid job id")
-_session_lock = threading.Lock()
-# libdrmaa allows one session per process (drmaa_init): every DrmaaStatus of
-# the process (one per app) shares it.
-_process_session: list[DrmaaJobs] = []
-
-
-def process_jobs(library: str) -> DrmaaJobs:
-    """The process's one DRMAA session (opened at its first use, in a thread)."""
-    with _session_lock:
-        if not _process_session:
-            _process_session.append(DrmaaJobs(library))
-        return _process_session[0]
+from service.cluster.drmaa_backend import DrmaaControl
 
 
 class DrmaaStatus:
     def __init__(self, library: str) -> None:
         self.library = library
-        self.queries = 0  # jobStatus calls, for tests and benchmarks
+        self.control = DrmaaControl(library)
         self.answered = False
-        self._alive: set[int] = set()  # jobs seen pending, running or done
-        self._cancelled: set[int] = set()  # jobs cancelled through cancel()
-        self._calls = threading.Lock()  # one round's library calls at a time
+
+    @property
+    def queries(self) -> int:
+        return self.control.queries
 
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
-        ids = sorted(job_ids)
-        try:
-            words = await asyncio.to_thread(self._ask, ids)
-        except Exception as e:  # the library could not ask Slurm: no news
-            self.answered = False
-            log.warning("DRMAA could not ask Slurm: %s", e)
-            return {}
-        self.answered = True
-        known = {}
-        for job_id, word in words.items():
-            if word == "FAILED" and job_id in self._cancelled:
-                word = "CANCELLED"  # as Slurm says: DRMAA says failed for every end
-            uncertain = word == "FAILED" and job_id not in self._alive
-            if word != "FAILED":
-                self._alive.add(job_id)
-            known[job_id] = slurm.JobInfo(job_id, word, uncertain=uncertain)
-        self._alive &= job_ids  # nothing kept of runs no longer followed
-        self._cancelled &= job_ids
-        return known
+        answer = await self.control.states(job_ids)
+        self.answered = answer.answered
+        return dict(answer.known)
 
-    def _ask(self, ids: list[int]) -> dict[int, str]:
-        with self._calls:
-            self.queries += len(ids)
-            words = process_jobs(self.library).states([str(i) for i in ids])
-        return {int(i): w for i, w in words.items()}
-
-    async def cancel(self, job_ids: set[int]) -> None:
-        """Cancel the jobs through DRMAA; ClusterUnavailable if Slurm cannot be told.
-        Jobs already over are no error (as with scancel)."""
-        await asyncio.to_thread(self._terminate, sorted(job_ids))
-        self._cancelled |= job_ids
-        log.info("cancelled jobs %s through DRMAA", ",".join(str(i) for i in sorted(job_ids)))
-
-    def _terminate(self, ids: list[int]) -> None:
-        with self._calls:
-            jobs = process_jobs(self.library)
-            for job_id in ids:
-                try:
-                    jobs.terminate(str(job_id))
-                except Exception as e:
-                    if not any(s in str(e) for s in ALREADY_OVER):
-                        log.warning("DRMAA could not cancel job %s: %s", job_id, e)
-                        raise ClusterUnavailable("the cluster did not take the "
-                                                 "cancellation", [str(e)[-500:]]) from e
+    async def cancel(self, job_ids: Iterable[int]) -> None:
+        await self.control.cancel(job_ids)
 
     def close(self) -> None:
-        with self._calls:
-            process_jobs(self.library).close()
+        self.control.close()

@@ -4,15 +4,14 @@ chosen by cluster.backend (source_for): Slurm's commands here, DRMAA
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Protocol
 
-from service.cluster import slurm
-from service.core.config import ClusterConfig, ConfigError
-from service.runs.state import ExitRecords
+from ws_slurm.query import SlurmQuery
 
-log = logging.getLogger(__name__)
+from service.cluster import slurm
+from service.cluster.backend import check_drmaa_library
+from service.core.config import ClusterConfig
+from service.runs.state import ExitRecords
 
 
 class JobStatusSource(Protocol):
@@ -26,41 +25,26 @@ class JobStatusSource(Protocol):
 
 
 class SlurmStatus:
-    """Slurm's commands: one squeue for all of the account's jobs, then one sacct
-    for those squeue has forgotten (MinJobAge). Two commands at most per call,
-    whatever the number of jobs; sacct failing (slurmdbd down) is no error. On a
-    cluster without accounting sacct is asked once, said once, and never again:
-    squeue and the run folders then tell everything."""
+    """Slurm's commands (ws_slurm.query: one squeue, then one sacct for what squeue
+    forgot) under the status source's interface, until the poller asks a
+    ClusterBackend (cli_backend.CliBackend)."""
 
     def __init__(self) -> None:
-        self.queries = 0  # commands run, for tests and benchmarks
-        self.accounting = True  # False once sacct has said accounting is disabled
+        self.query = SlurmQuery(slurm.current_run)
         self.answered = False
 
+    @property
+    def queries(self) -> int:
+        return self.query.queries
+
+    @property
+    def accounting(self) -> bool:
+        return self.query.accounting
+
     async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
-        known: dict[int, slurm.JobInfo] = {}
-        self.queries += 1
-        result = await slurm.run(slurm.squeue_command())
-        # squeue lists every job of the account that slurmctld still holds: when it
-        # answers, a job it leaves out (and sacct too) is one Slurm does not know.
-        self.answered = result.returncode == 0
-        if self.answered:
-            known.update(slurm.parse_states(result.stdout))
-        else:
-            log.warning("squeue failed: %s", result.stderr.strip())
-        missing = job_ids - set(known)
-        if missing and self.accounting:
-            self.queries += 1
-            result = await slurm.run(slurm.sacct_command(missing))
-            if result.returncode == 0:
-                known.update(slurm.parse_states(result.stdout))
-            elif slurm.accounting_disabled(result.stderr):
-                self.accounting = False
-                log.warning("this cluster keeps no accounting (%s): job states come from "
-                            "squeue and the run folders alone", result.stderr.strip())
-            else:
-                log.info("sacct unavailable: %s", result.stderr.strip())
-        return {job_id: info for job_id, info in known.items() if job_id in job_ids}
+        answer = await self.query.states(job_ids)
+        self.answered = answer.answered
+        return dict(answer.known)
 
 
 def settle_with_records(infos: dict[int, slurm.JobInfo], records: ExitRecords
@@ -85,9 +69,6 @@ def source_for(cluster: ClusterConfig) -> JobStatusSource:
     """The job status source of cluster.backend; ConfigError if it cannot work."""
     if cluster.backend != "drmaa":
         return SlurmStatus()
-    if not cluster.drmaa_library or not os.path.isfile(cluster.drmaa_library):
-        raise ConfigError(f"cluster.backend = \"drmaa\" needs libdrmaa: "
-                          f"{cluster.drmaa_library or 'no path'!s} is no file (set "
-                          "cluster.drmaa_library or DRMAA_LIBRARY_PATH; see README)")
+    library = check_drmaa_library(cluster)
     from service.cluster.drmaa_status import DrmaaStatus  # loads libdrmaa when used
-    return DrmaaStatus(cluster.drmaa_library)
+    return DrmaaStatus(library)

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
+from ws_slurm.query import SlurmQuery
 
 from service.cluster import byname, slurm
 from service.cluster.poller import Poller
@@ -123,32 +124,16 @@ class SlurmByName:
     """One squeue and (when squeue cannot tell) one sacct for all runs asked about."""
 
     def __init__(self) -> None:
-        self.queries = 0
-        self.accounting = True
+        self.query = SlurmQuery(slurm.current_run)
+
+    @property
+    def queries(self) -> int:
+        return self.query.queries
 
     async def find(self, runs: Mapping[str, str], since: float
                    ) -> tuple[dict[str, tuple[int, ...]] | None, bool]:
         """({key: job ids}, complete) for runs {key: job name}; None if squeue failed."""
-        self.queries += 1
-        result = await slurm.run(byname.squeue_by_name_command(runs.values()))
-        if result.returncode != 0:
-            log.warning("reconciliation: squeue failed: %s", result.stderr.strip())
-            return None, False
-        found = byname.jobs_of_runs(byname.parse_named_jobs(result.stdout), runs)
-        missing = {k: n for k, n in runs.items() if not found[k]}
-        if not missing or not self.accounting:
-            return found, True
-        self.queries += 1
-        result = await slurm.run(byname.sacct_by_name_command(missing.values(), since))
-        if result.returncode == 0:
-            found.update(byname.jobs_of_runs(byname.parse_named_jobs(result.stdout),
-                                             missing))
-            return found, True
-        if slurm.accounting_disabled(result.stderr):
-            self.accounting = False
-            return found, True
-        log.info("reconciliation: sacct unavailable: %s", result.stderr.strip())
-        return found, False
+        return await self.query.by_name(runs, since)
 
 
 class Reconciler:
@@ -280,9 +265,8 @@ def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
         if len(scripts) != 1 or len(job_ids) != 1:
             return False
         rule, jobid = scripts[0].groups()
-        records.write_jobs(str(status), {jobid: {
-            "rule": rule, "slurm_id": str(job_ids[0]),
-            "exit": f"status/{records.exit_name(rule, int(jobid))}"}})
+        records.write_jobs(str(status), [records.JobEntry(
+            int(jobid), rule, job_ids[0], f"status/{records.exit_name(rule, int(jobid))}")])
     except OSError:
         log.exception("reconciliation: the jobs list cannot be rebuilt")
         return False

@@ -5,30 +5,25 @@ kept warm on the login node (a forked child per run) with the Slurm profile,
 ws's executor (plugin/) and --immediate-submit: each rule becomes one Slurm job
 running the rule's own command in its container (no Snakemake in the job),
 chained with afterok, and the child exits as soon as they are all in Slurm.
-Its executor lists the jobs in status/jobs.json.
-
-`SbatchSubmitter`: one sbatch of one script (the Slurm adapter's own tests)."""
+Its executor lists the jobs in status/jobs.json. The cluster's backend
+(backend.py) holds it and adds its executor arguments."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
 
-from service.cluster import slurm
 from service.core import atomic
 from service.core.config import ClusterConfig
-from service.core.errors import ClusterUnavailable
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState
 
-log = logging.getLogger(__name__)
 # Written in status/ before the run's Snakemake child is asked for: a run without
 # it never began to be submitted (reconcile.py may submit it after a restart);
 # with it, jobs may be in Slurm even if none was recorded, so Slurm is asked first.
@@ -76,11 +71,12 @@ def immediate_submit_args(profile_dir: Path, targets: Sequence[str]) -> list[str
 
 
 def backend_args(cluster: ClusterConfig) -> list[str]:
-    """The executor's settings for cluster.backend: with "drmaa" each job goes
-    through libdrmaa (its path given, so the forked Snakemake needs no variable)."""
+    """The executor's settings for cluster.backend (the backends' own, until the app
+    builds a ClusterBackend)."""
     if cluster.backend != "drmaa":
         return []
-    return ["--ws-backend", "drmaa", "--ws-drmaa-library", cluster.drmaa_library]
+    from service.cluster.drmaa_backend import executor_args
+    return executor_args(cluster.drmaa_library)
 
 
 class WorkflowSubmitter:
@@ -106,16 +102,3 @@ def submission_records(folder: RunFolder) -> tuple[str, ExitRecords]:
     """The executor's submission error (empty if none) and the run's exit records."""
     error = records.read_text(str(folder.status / records.SUBMISSION_ERROR))
     return error, read_exit_records(folder)
-
-
-class SbatchSubmitter:
-    async def submit(self, job: slurm.SbatchJob) -> int:
-        result = await slurm.run(slurm.sbatch_command(job))
-        if result.returncode != 0:
-            log.warning("sbatch failed (%s): %s", result.returncode, result.stderr.strip())
-            raise ClusterUnavailable("the cluster did not accept the job",
-                                     [result.stderr.strip()[-500:]])
-        try:
-            return slurm.parse_sbatch(result.stdout)
-        except (ValueError, IndexError) as e:
-            raise ClusterUnavailable("sbatch gave no job id", [result.stdout[-500:]]) from e

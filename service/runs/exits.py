@@ -3,14 +3,14 @@
 They are written outside the container (by job.sh, the warm Snakemake child and
 the job scripts of ws's executor), in status/, which the container never sees.
 Even so they are read as if hostile: never through a link, only regular files, a
-few bytes at most (snakemake_executor_plugin_ws.records), and never on the event
+few bytes at most (ws_slurm.records), and never on the event
 loop (callers use asyncio.to_thread). Nothing under work/ is read to decide."""
 
 from __future__ import annotations
 
 import os
 
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
 
 from service.runs.folder import RunFolder
 from service.runs.state import ExitRecords, JobExit
@@ -18,16 +18,11 @@ from service.runs.state import ExitRecords, JobExit
 
 def _jobs(folder: RunFolder) -> tuple[JobExit, ...]:
     jobs = []
-    listed = records.read_jobs(str(folder.status))
-    for jobid in sorted(listed, key=lambda j: int(j) if j.isdigit() else 0):
-        entry = listed[jobid]
-        if not isinstance(entry, dict) or not str(entry.get("slurm_id", "")).isdigit():
-            continue
+    for entry in records.read_jobs(str(folder.status)):
         # Only a plain name inside status/: the list says where, the folder decides.
-        name = os.path.basename(str(entry.get("exit", "")))
+        name = os.path.basename(entry.exit)
         exit_status = records.read_exit(str(folder.status / name)) if name else None
-        jobs.append(JobExit(rule=str(entry.get("rule", "")), slurm_id=int(entry["slurm_id"]),
-                            exit=exit_status))
+        jobs.append(JobExit(rule=entry.rule, slurm_id=entry.slurm_id, exit=exit_status))
     return tuple(jobs)
 
 

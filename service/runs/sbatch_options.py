@@ -1,49 +1,39 @@
-"""The sbatch options a run may ask for (`sbatch_list`), and Slurm's grammar of
-times and sizes, checked before anything reaches sbatch."""
+"""The sbatch options a run may ask for (`sbatch_list`), checked before anything
+reaches sbatch (Slurm's grammar of times, sizes and mail types: ws_slurm.resources)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from ws_slurm import resources
+
 from service.core.errors import InvalidParameter
 
 SBATCH_OPTIONS = ("mail-user", "mail-type", "time", "mem", "cpus-per-task", "partition", "qos")
-MAIL_TYPES = frozenset({"NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND",
-                        "STAGE_OUT", "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80",
-                        "TIME_LIMIT_50", "ARRAY_TASKS"})
 # Always used with fullmatch and re.ASCII: `$` alone would let a trailing newline
 # through, and \d would take non-ASCII digits that Slurm does not read.
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}", re.ASCII)
-TIME_RE = re.compile(r"(?:(\d{1,6})-)?(\d{1,7})(?::(\d{1,7}))?(?::(\d{1,7}))?", re.ASCII)
-MEM_RE = re.compile(r"(\d{1,12})([KMGT]?)", re.IGNORECASE | re.ASCII)
 CPUS_RE = re.compile(r"[0-9]{1,4}", re.ASCII)
 
 
 def time_minutes(value: str) -> int:
     """Slurm's --time, in whole minutes (seconds round up)."""
-    m = TIME_RE.fullmatch(value)
-    if not m:
+    try:
+        return resources.time_minutes(value)
+    except ValueError:
         raise InvalidParameter(f"bad time {value!r}", ["expected minutes, MM:SS, HH:MM:SS "
-                                                         "or D-HH[:MM[:SS]]"])
-    days, a, b, c = (int(g) if g else None for g in m.groups())
-    if days is not None:  # D-HH[:MM[:SS]]
-        return days * 1440 + (a or 0) * 60 + (b or 0) + (1 if c else 0)
-    if c is not None:  # HH:MM:SS
-        return (a or 0) * 60 + (b or 0) + (1 if c else 0)
-    if b is not None:  # MM:SS
-        return (a or 0) + (1 if b else 0)
-    return a or 0
+                                                         "or D-HH[:MM[:SS]]"]) from None
 
 
 def mem_mb(value: str) -> int:
     """Slurm's --mem, in MB (at least 1)."""
-    m = MEM_RE.fullmatch(value)
-    if not m:
-        raise InvalidParameter(f"bad mem {value!r}", ["expected a size like 500M or 2G"])
-    factor = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[m.group(2).upper()]
-    return max(1, int(int(m.group(1)) * factor))
+    try:
+        return resources.mem_mb(value)
+    except ValueError:
+        raise InvalidParameter(f"bad mem {value!r}",
+                               ["expected a size like 500M or 2G"]) from None
 
 
 def check_value(option: str, value: str) -> str:
@@ -52,11 +42,11 @@ def check_value(option: str, value: str) -> str:
         if not EMAIL_RE.fullmatch(value):
             raise InvalidParameter(f"bad mail-user {value!r}")
     elif option == "mail-type":
-        kinds = value.upper().split(",")
-        if not all(k in MAIL_TYPES for k in kinds):
-            raise InvalidParameter(f"bad mail-type {value!r}",
-                                   [f"allowed: {', '.join(sorted(MAIL_TYPES))}"])
-        value = ",".join(kinds)
+        try:
+            value = resources.mail_types(value)
+        except ValueError:
+            raise InvalidParameter(f"bad mail-type {value!r}", [
+                f"allowed: {', '.join(sorted(resources.MAIL_TYPES))}"]) from None
     elif option == "time":
         if time_minutes(value) < 1:
             raise InvalidParameter("time must be at least one minute")

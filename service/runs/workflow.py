@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ws_slurm import records
 
 from service.runs.request import RunRequest
 from service.runs.sbatch_options import mem_mb, time_minutes
@@ -207,6 +208,7 @@ def prologue_script(request: RunRequest, settings: JobSettings) -> str:
         "# ws: sourced by each job script of the run before its command (generated)",
         f"source {q(str(settings.lmod_init))} || return 91",
         *(f"module use {q(p)}" for p in settings.module_paths),
+        records.record_function("status"),
         ": > logs/modules.log",
     ]
     for what, modules in (("the site's job modules", settings.job_modules),
@@ -215,8 +217,7 @@ def prologue_script(request: RunRequest, settings: JobSettings) -> str:
             continue
         lines += [
             f"if ! module load {' '.join(q(m) for m in modules)} >> logs/modules.log 2>&1; then",
-            "  printf '1\\n' > status/.modules.exit.tmp && mv -f status/.modules.exit.tmp "
-            "status/modules.exit",
+            "  record modules.exit 1",
             f"  echo {q(f'module load failed ({what}): see logs/modules.log')} >&2",
             "  return 92",
             "fi",
@@ -234,8 +235,7 @@ def job_script(folder: Path, settings: JobSettings, title: str) -> str:
         "# the warm Snakemake); Slurm could too. Snakemake's log: logs/snakemake.log",
         "{",
         f"cd {q(str(folder))} || exit 90",
-        'record() { printf \'%s\\n\' "$2" > "status/.$1.tmp" && mv "status/.$1.tmp" "status/$1"; }',
-        'record started "$(date +%s)"',
+        records.record_function("status"),
         f"{q(str(settings.snakemake))} --snakefile Snakefile {' '.join(RUN_HERE)} "
         "> logs/snakemake.log 2>&1",
         "rc=$?",

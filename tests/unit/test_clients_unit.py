@@ -15,18 +15,12 @@ import pytest
 from service.__main__ import main
 from service.cli import client as client_cli
 from service.cli.client_login import Login, load_login, save_login
-from service.cluster.cancel import job_ids_of, scancel_command
+from service.cluster.cancel import job_ids_of
 from service.core.errors import InvalidParameter
 from service.core.store import Store
 from service.runs.listing import RunListQuery
 from service.runs.state import RunState
 from service.web.waiting import wait_seconds
-
-
-def test_scancel_argv() -> None:
-    assert scancel_command([7, 3, 7]) == ["scancel", "3", "7"]
-    with pytest.raises(ValueError):
-        scancel_command([])
 
 
 @dataclass(frozen=True)

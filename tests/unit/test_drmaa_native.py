@@ -1,4 +1,4 @@
-"""The executor's DRMAA job template (pure): the same Submission sbatch's argv is
+"""slurm-drmaa's job template (pure): the same Submission sbatch's argv is
 built from, in slurm-drmaa's native specification (its options, as read from
 its source: slurm_drmaa/util.c), and the job's environment from --export."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from snakemake_executor_plugin_ws import native, slurm
-from snakemake_executor_plugin_ws.drmaa_jobs import SLURM_WORDS, only_environment
-
-from service.cluster.slurm import FINAL_STATES
+from ws_slurm import native, resources
+from ws_slurm import sbatch as slurm
+from ws_slurm.drmaa import SLURM_WORDS, only_environment
+from ws_slurm.states import FINAL as FINAL_STATES
 
 SUB = slurm.Submission(script="/r/status/run.1.sh", job_name="7-ws-x", chdir="/r",
                        output="/r/status/run.1.out", cpus=2, runtime_min=90, mem_mb=1000,
@@ -47,7 +47,7 @@ def test_remote_command_is_quoted_for_the_script_slurm_drmaa_writes() -> None:
 @pytest.mark.parametrize("minutes,hms", [(1, "00:01:00"), (60, "01:00:00"),
                                           (1500, "25:00:00")])
 def test_time_is_hh_mm_ss(minutes: int, hms: str) -> None:
-    assert native.hms(minutes) == hms
+    assert resources.hms(minutes) == hms
 
 
 @pytest.mark.parametrize("word,out", [

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
 
 from service.__main__ import main
-from service.cluster import drmaa_status, slurm
+from service.cluster import drmaa_backend, drmaa_status, slurm
 from service.cluster.jobstatus import SlurmStatus, settle_with_records, source_for
 from service.cluster.poller import Poller
 from service.cluster.submit import backend_args
@@ -52,7 +52,7 @@ class Library:
 @pytest.fixture
 def library(monkeypatch: pytest.MonkeyPatch) -> Library:
     lib = Library({})
-    monkeypatch.setattr(drmaa_status, "process_jobs", lambda path: lib)
+    monkeypatch.setattr(drmaa_backend, "process_jobs", lambda path: lib)
     return lib
 
 
@@ -117,8 +117,8 @@ def one_run(tmp_path: Path, exit_status: int | None) -> tuple[Store, Poller]:
     folder = tmp_path / "runs" / KEY
     (folder / "status").mkdir(parents=True)
     (folder / "work").mkdir()
-    records.write_jobs(str(folder / "status"), {"1": {
-        "rule": "run_command", "slurm_id": "40", "exit": "status/run_command.1.exit"}})
+    records.write_jobs(str(folder / "status"), [records.JobEntry(
+        1, "run_command", 40, "status/run_command.1.exit")])
     (folder / "status" / "snakemake.exit").write_text("0\n")  # the submitting child's
     if exit_status is not None:
         (folder / "status" / "run_command.1.exit").write_text(f"{exit_status}\n")

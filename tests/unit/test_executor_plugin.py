@@ -1,21 +1,25 @@
-"""ws's executor plugin, its pure parts: job scripts, sbatch argv, dependencies,
-Slurm's answers, and reading exit records without trusting them."""
+"""ws's executor plugin, its own parts: job scripts, a job's outcome, its modes
+and backends."""
 
 from __future__ import annotations
 
-import os
+import logging
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from snakemake_executor_plugin_ws import jobscript, records, slurm
+from snakemake_executor_plugin_ws import backends, jobscript, modes, outcomes
+from snakemake_interface_common.exceptions import WorkflowError
+from ws_slurm.run import Completed
+from ws_slurm.sbatch import Submission
 
 NASTY = "/runs/k k/$(id)`id`'q'"
 
 
 def script(**changes: object) -> jobscript.JobScript:
     values: dict[str, object] = dict(rule="run_command", jobid=1, workdir=NASTY,
-                                     command="echo hi", exit_record="status/run_command.1.exit")
+                                     command="echo hi", status_dir="status")
     values.update(changes)
     return jobscript.JobScript(**values)  # type: ignore[arg-type]
 
@@ -25,7 +29,7 @@ def test_job_script_quotes_what_it_renders() -> None:
                                    prologue="pro logue.sh"))
     assert "cd '/runs/k k/$(id)`id`'\"'\"'q'\"'\"'' || exit 90" in text
     assert "for f in 'work/a b' '$(x)'; do" in text
-    assert "if ! source 'pro logue.sh'; then record 92; exit 92; fi" in text
+    assert "if ! source 'pro logue.sh'; then record run_command.1.exit 92; exit 92; fi" in text
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
 
 
@@ -51,71 +55,59 @@ def test_job_script_runs_the_prologue_first(tmp_path: Path) -> None:
     assert run_script(tmp_path, "true", prologue="pro.sh") == (92, "92\n")
 
 
-def test_sbatch_argv() -> None:
-    sub = slurm.Submission(script="/r/s.sh", job_name="7-ws-x", chdir="/r", output="/r/o",
-                           cpus=2, runtime_min=10, mem_mb=1000, partition="p",
-                           dependencies=("9", "10"), extra=("--mail-user=a@b.org",))
-    assert slurm.sbatch_argv(sub) == [
-        "sbatch", "--parsable", "--job-name=7-ws-x", "--chdir=/r", "--output=/r/o",
-        "--cpus-per-task=2", "--kill-on-invalid-dep=yes", "--time=10", "--mem=1000M",
-        "--partition=p", "--dependency=afterok:9:10", "--mail-user=a@b.org", "/r/s.sh"]
-    bare = slurm.Submission(script="s", job_name="j", chdir="/", output="o", cpus=1)
-    assert not [a for a in slurm.sbatch_argv(bare) if a.startswith(("--time", "--dep"))]
+def test_the_exit_record_is_in_the_status_folder() -> None:
+    assert jobscript.exit_record(script()) == "status/run_command.1.exit"
 
 
-def test_upstream_jobs_are_the_producers_of_the_inputs() -> None:
-    producer = {"a.txt": "10", "b.txt": "9", "c.txt": "10"}
-    assert slurm.upstream(["a.txt", "b.txt", "c.txt", "raw.txt"], producer) == ("9", "10")
-    assert slurm.upstream(["raw.txt"], producer) == ()
-
-
-def test_parse_sbatch_and_states() -> None:
-    assert slurm.parse_sbatch("123\n") == "123"
-    assert slurm.parse_sbatch("123;cluster\n") == "123"
-    with pytest.raises(ValueError):
-        slurm.parse_sbatch("sbatch: error\n")
-    recorded = "12|COMPLETED\n13|CANCELLED by 0\n14.batch|COMPLETED\n\nxx|RUNNING\n"
-    assert slurm.parse_states(recorded) == {"12": "COMPLETED", "13": "CANCELLED"}
+def test_only_immediate_submission_chains_jobs() -> None:
+    producer = {"a.txt": "10", "b.txt": "9"}
+    assert modes.Immediate().dependencies(["a.txt", "b.txt", "raw"], producer) == ("9", "10")
+    assert not modes.Immediate().follows
+    assert modes.Waiting().dependencies(["a.txt"], producer) == ()
+    assert modes.Waiting().follows
 
 
 @pytest.mark.parametrize("state,rc,verdict", [
-    ("PENDING", None, slurm.RUNNING), ("RUNNING", None, slurm.RUNNING),
-    ("RUNNING", 0, slurm.SUCCESS), ("COMPLETING", 0, slurm.SUCCESS),
-    ("COMPLETED", 0, slurm.SUCCESS), ("COMPLETED", 2, slurm.FAILURE),
-    ("FAILED", 0, slurm.FAILURE), ("TIMEOUT", None, slurm.FAILURE),
-    ("CANCELLED", None, slurm.FAILURE), ("COMPLETED", None, slurm.FAILURE),
-    (None, None, slurm.FAILURE),
+    ("PENDING", None, outcomes.RUNNING), ("RUNNING", None, outcomes.RUNNING),
+    ("RUNNING", 0, outcomes.SUCCESS), ("COMPLETING", 0, outcomes.SUCCESS),
+    ("COMPLETED", 0, outcomes.SUCCESS), ("COMPLETED", 2, outcomes.FAILURE),
+    ("FAILED", 0, outcomes.FAILURE), ("TIMEOUT", None, outcomes.FAILURE),
+    ("CANCELLED", None, outcomes.FAILURE), ("COMPLETED", None, outcomes.FAILURE),
+    (None, None, outcomes.FAILURE),
 ])
 def test_outcome(state: str | None, rc: int | None, verdict: str) -> None:
-    assert slurm.outcome(state, rc)[0] == verdict
+    assert outcomes.outcome(state, rc)[0] == verdict
 
 
-def test_exit_records_are_read_bounded_and_never_through_links(tmp_path: Path) -> None:
-    ok = tmp_path / "ok.exit"
-    ok.write_text("0\n")
-    assert records.read_exit(str(ok)) == 0
-    (tmp_path / "zero.exit").symlink_to("/dev/zero")
-    (tmp_path / "link.exit").symlink_to(ok)
-    os.mkfifo(tmp_path / "fifo.exit")
-    (tmp_path / "big.exit").write_text("0" * 10_000)
-    (tmp_path / "junk.exit").write_text("zero")
-    (tmp_path / "dir.exit").mkdir()
-    for name in ("zero", "link", "fifo", "big", "junk", "dir", "missing"):
-        assert records.read_exit(str(tmp_path / f"{name}.exit")) is None, name
+async def test_sbatch_jobs_are_followed_by_id_with_sacct_for_the_rest() -> None:
+    asked: list[list[str]] = []
+
+    async def recorded(argv: Sequence[str], timeout: float = 30.0) -> Completed:
+        asked.append(list(argv))
+        if argv[0] == "squeue":  # it no longer knows 12: it fails as a whole
+            return Completed(1, "", "slurm_load_jobs error: Invalid job id specified\n")
+        return Completed(0, "11|COMPLETED\n12|CANCELLED by 0\n", "")
+
+    states = await backends.SbatchJobs(recorded).states(["11", "12"])
+    assert states == {"11": "COMPLETED", "12": "CANCELLED"}
+    assert asked[0][-1] == "--jobs=11,12" and "--me" not in asked[0]
 
 
-def test_jobs_list_round_trip(tmp_path: Path) -> None:
-    jobs = {"1": {"rule": "a", "slurm_id": "5", "exit": "status/a.1.exit"}}
-    records.write_jobs(str(tmp_path), jobs)
-    assert records.read_jobs(str(tmp_path)) == jobs
-    (tmp_path / "jobs.json").unlink()
-    (tmp_path / "jobs.json").symlink_to("/dev/zero")
-    assert records.read_jobs(str(tmp_path)) == {}
+async def test_local_jobs_run_the_job_script_here(tmp_path: Path) -> None:
+    (tmp_path / "job.sh").write_text("echo ran\n")
+    jobs = backends.LocalJobs()
+    job_id = jobs.submit(Submission(script=str(tmp_path / "job.sh"), job_name="j",
+                                    chdir=str(tmp_path), output=str(tmp_path / "out"),
+                                    cpus=1))
+    jobs.children[job_id].wait()
+    assert await jobs.states([job_id]) == {job_id: "COMPLETED"}
+    assert (tmp_path / "out").read_text() == "ran\n"
 
 
-def test_sbatch_export_names_the_whole_environment() -> None:
-    sub = slurm.Submission(script="s", job_name="j", chdir="/", output="o", cpus=1,
-                           export="PATH=/usr/bin:/bin,LANG=C.UTF-8")
-    assert "--export=PATH=/usr/bin:/bin,LANG=C.UTF-8" in slurm.sbatch_argv(sub)
-    bare = slurm.Submission(script="s", job_name="j", chdir="/", output="o", cpus=1)
-    assert not [a for a in slurm.sbatch_argv(bare) if a.startswith("--export")]
+def test_the_backend_follows_the_settings() -> None:
+    log = logging.getLogger("test")
+    assert isinstance(backends.backend_for("cli", False, None, log), backends.SbatchJobs)
+    assert isinstance(backends.backend_for("drmaa", False, None, log), backends.DrmaaJobs)
+    assert isinstance(backends.backend_for("drmaa", True, None, log), backends.LocalJobs)
+    with pytest.raises(WorkflowError, match="cli or drmaa"):
+        backends.backend_for("slurmrestd", False, None, log)

@@ -69,3 +69,10 @@ def test_the_domain_loads_without_the_web_layer() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SERVICE)))
+def test_the_service_speaks_slurm_through_ws_slurm_alone(path: Path) -> None:
+    # The executor plugin is Snakemake's, loaded by Snakemake: importing it would
+    # load Snakemake (and its at-fork hook) into the web process.
+    assert not {n for n in _imports(path) if n.split(".")[0] == "snakemake_executor_plugin_ws"}

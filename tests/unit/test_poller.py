@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
 
 from service.cluster import slurm
 from service.cluster.poller import Poller
@@ -21,8 +21,8 @@ from service.runs.state import RunState
 def leave_records(folder: Path, snakemake: int, command: int) -> None:
     """What job.sh, ws's executor and its job script leave in status/."""
     (folder / "status" / "snakemake.exit").write_text(f"{snakemake}\n")
-    records.write_jobs(str(folder / "status"), {"1": {
-        "rule": "run_command", "slurm_id": "7", "exit": "status/run_command.1.exit"}})
+    records.write_jobs(str(folder / "status"), [records.JobEntry(
+        1, "run_command", 7, "status/run_command.1.exit")])
     (folder / "status" / "run_command.1.exit").write_text(f"{command}\n")
 
 
@@ -149,8 +149,7 @@ def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
     (key,) = make_runs(tmp_path, store, poller, 1)
     status = tmp_path / "runs" / key / "status"
     assert poller._news(poller.view) == set()  # first look
-    records.write_jobs(str(status), {"0": {"rule": "r", "slurm_id": "7",
-                                           "exit": "status/r.0.exit"}})
+    records.write_jobs(str(status), [records.JobEntry(0, "r", 7, "status/r.0.exit")])
     (status / "snakemake.exit").write_text("0\n")
     os.utime(status, ns=(1, 1))  # a visible change, whatever the clock's resolution
     assert poller._news(poller.view) == set()

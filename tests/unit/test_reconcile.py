@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from ws_slurm import sacct, squeue
 
 from service.cluster import byname, slurm
 from service.cluster.poller import Poller
@@ -75,10 +76,10 @@ def test_a_job_is_the_runs_when_name_and_folder_match() -> None:
 
 
 def test_by_name_commands_ask_once_for_all_runs() -> None:
-    assert byname.squeue_by_name_command(["2-ws-a", "1-ws-a", "2-ws-a"]) == [
+    assert squeue.by_name_argv(["2-ws-a", "1-ws-a", "2-ws-a"]) == [
         "squeue", "--me", "--noheader", "--states=all", "--format=%i|%T|%j|%Z",
         "--name=1-ws-a,2-ws-a"]
-    argv = byname.sacct_by_name_command(["1-ws-a"], since=0.0)
+    argv = sacct.by_name_argv(["1-ws-a"], since=0.0)
     assert argv[:4] == ["sacct", "--noheader", "--parsable2", "--allocations"]
     assert argv[4].startswith("--starttime=19")  # sacct otherwise looks back to midnight
     assert argv[5:] == ["--name=1-ws-a", "--format=JobIDRaw,State,JobName,WorkDir"]

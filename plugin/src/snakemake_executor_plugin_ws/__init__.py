@@ -7,7 +7,7 @@ Snakemake's shell() would run it locally. No Snakemake starts inside the job.
 
 A job's upstream jobs become `--dependency=afterok:...`. Waiting, it follows all
 its jobs with one squeue per round (sacct for those squeue has forgotten) and the
-exit records the job scripts leave (records.py). Only `shell:` rules are run;
+exit records the job scripts leave (ws_slurm.records). Only `shell:` rules are run;
 run:, script:, wrapper:, notebook:, shadow:, benchmark:, conda:, group jobs and
 pipes are refused at submission with a clear message.
 
@@ -15,13 +15,14 @@ pipes are refused at submission with a clear message.
 (ws's local runs): one job wrapper, one kind of exit record.
 
 `--ws-backend drmaa` submits, follows and cancels the same jobs through DRMAA
-(libdrmaa, `--ws-drmaa-library` or $DRMAA_LIBRARY_PATH; drmaa_jobs.py), the
-sbatch options turned into slurm-drmaa's native specification (native.py)."""
+(libdrmaa, `--ws-drmaa-library` or $DRMAA_LIBRARY_PATH; ws_slurm.drmaa), the
+sbatch options turned into slurm-drmaa's native specification (ws_slurm.native).
+Each way is one backend object (backends.py); waiting or --immediate-submit, one
+mode object (modes.py)."""
 
 # No `from __future__ import annotations`: Snakemake builds the CLI options from
 # the ExecutorSettings field types, which must be real types.
 
-import asyncio
 import os
 import shlex
 import subprocess
@@ -29,7 +30,7 @@ import traceback
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Optional
+from typing import Optional
 
 from snakemake_interface_common.exceptions import WorkflowError
 from snakemake_interface_executor_plugins.executors.base import SubmittedJobInfo
@@ -39,11 +40,16 @@ from snakemake_interface_executor_plugins.settings import (
     CommonSettings,
     ExecutorSettingsBase,
 )
+from ws_slurm import records
+from ws_slurm.drmaa import DrmaaError
+from ws_slurm.sbatch import Submission
 
-from snakemake_executor_plugin_ws import jobscript, native, records, slurm
+from snakemake_executor_plugin_ws import jobscript
+from snakemake_executor_plugin_ws.backends import JobBackend, backend_for
 from snakemake_executor_plugin_ws.command import shell_command, unsupported
-from snakemake_executor_plugin_ws.drmaa_jobs import DrmaaJobs
 from snakemake_executor_plugin_ws.fork import renew_lock_pool_after_fork
+from snakemake_executor_plugin_ws.modes import Immediate, Waiting, mode_for
+from snakemake_executor_plugin_ws.outcomes import FAILURE, RUNNING, SUCCESS, outcome
 
 
 @dataclass
@@ -93,26 +99,20 @@ renew_lock_pool_after_fork()
 
 class Executor(RemoteExecutor):
     # Until __post_init__ runs: RemoteExecutor starts its status thread before it,
-    # so the first rounds (and a shutdown) may come first. (An AttributeError in
-    # check_active_jobs killed that thread, and Snakemake then waited for ever:
-    # the stall once seen in local runs.)
-    immediate = False
-    drmaa: Optional[DrmaaJobs] = None
+    # so the first rounds (and a shutdown) may come first, and must find these.
+    mode: "Waiting | Immediate" = Waiting()
+    backend: Optional[JobBackend] = None
 
     def __post_init__(self) -> None:
         self.settings: ExecutorSettings = self.workflow.executor_settings
-        self.immediate = bool(self.workflow.remote_execution_settings.immediate_submit)
         self.producer: dict[str, str] = {}  # output file -> Slurm id of its job
-        self.jobs: dict[str, dict[str, Any]] = {}
-        self.local: dict[str, subprocess.Popen[bytes]] = {}
+        self.jobs: dict[int, records.JobEntry] = {}
         self.next_seconds_between_status_checks = self.settings.status_interval
         if self.settings.run_here:
             self.next_seconds_between_status_checks = 0.01
-        if self.settings.backend not in ("cli", "drmaa"):
-            raise WorkflowError(f"executor ws: backend {self.settings.backend!r}: "
-                                "cli or drmaa")
-        self.drmaa = (DrmaaJobs(self.settings.drmaa_library)
-                      if self.settings.backend == "drmaa" else None)
+        self.backend = backend_for(self.settings.backend, self.settings.run_here,
+                                   self.settings.drmaa_library, self.logger)
+        self.mode = mode_for(bool(self.workflow.remote_execution_settings.immediate_submit))
 
     # ---- submission ----------------------------------------------------------------
     def run_job(self, job: JobExecutorInterface) -> None:
@@ -122,10 +122,12 @@ class Executor(RemoteExecutor):
             self.report_job_error(job_info, msg=f"executor ws: {reason} are not supported "
                                   f"(rule {job.rule.name}): use a shell: rule\n")
             return
+        assert self.backend is not None
         try:
             script, exit_record = self._prepare(job)
-            job_id = self._start(job, script)
-        except (OSError, ValueError, WorkflowError, subprocess.SubprocessError) as e:
+            job_id = self.backend.submit(self._submission(job, script))
+        except (OSError, ValueError, WorkflowError, DrmaaError,
+                subprocess.SubprocessError) as e:
             # Also recorded for whoever follows the run (ws reports it as the cause).
             records.write_record(self.settings.status_dir, records.SUBMISSION_ERROR,
                                  f"rule {job.name}: {e}"[:2000])
@@ -134,10 +136,9 @@ class Executor(RemoteExecutor):
         job_info.external_jobid = job_id
         job_info.aux = {"exit": exit_record}
         self.producer.update((str(f), job_id) for f in job.output)
-        self.jobs[str(job.jobid)] = {"rule": job.name, "slurm_id": job_id,
-                                     "exit": exit_record}
-        records.write_jobs(self.settings.status_dir, self.jobs)
-        through = " through DRMAA" if self.drmaa is not None else ""
+        self.jobs[job.jobid] = records.JobEntry(job.jobid, job.name, int(job_id), exit_record)
+        records.write_jobs(self.settings.status_dir, self.jobs.values())
+        through = " through DRMAA" if self.settings.backend == "drmaa" else ""
         self.logger.info(f"Submitted job {job.jobid}{through} as Slurm job {job_id}.")
         # With --immediate-submit this counts as the job's end for the scheduler.
         self.report_job_submission(job_info)
@@ -150,79 +151,53 @@ class Executor(RemoteExecutor):
             f.prepare()
         status_dir = self.settings.status_dir
         os.makedirs(status_dir, exist_ok=True)
-        exit_record = os.path.join(status_dir, records.exit_name(job.name, job.jobid))
-        if os.path.lexists(exit_record):
-            os.remove(exit_record)
-        text = jobscript.render(jobscript.JobScript(
+        script = jobscript.JobScript(
             rule=job.name, jobid=job.jobid, workdir=os.getcwd(),
-            command=shell_command(job, self.workflow), exit_record=exit_record,
+            command=shell_command(job, self.workflow), status_dir=status_dir,
             threads=job.threads, inputs=tuple(str(f) for f in job.input),
             latency_wait_s=int(self.workflow.execution_settings.latency_wait or 0),
-            prologue=self.settings.prologue))
-        script = os.path.join(status_dir, f"{job.name}.{job.jobid}.sh")
-        with open(script, "w") as f:
-            f.write(text)
-        os.chmod(script, 0o755)
-        return script, exit_record
+            prologue=self.settings.prologue)
+        exit_record = jobscript.exit_record(script)
+        if os.path.lexists(exit_record):
+            os.remove(exit_record)
+        path = os.path.join(status_dir, f"{job.name}.{job.jobid}.sh")
+        with open(path, "w") as f:
+            f.write(jobscript.render(script))
+        os.chmod(path, 0o755)
+        return path, exit_record
 
-    def _start(self, job: JobExecutorInterface, script: str) -> str:
-        output = os.path.abspath(os.path.join(self.settings.status_dir,
-                                              records.output_name(job.name, job.jobid)))
-        if self.settings.run_here:
-            with open(output, "wb") as out:
-                proc = subprocess.Popen(["bash", script], stdin=subprocess.DEVNULL,
-                                        stdout=out, stderr=subprocess.STDOUT)
-            self.local[str(proc.pid)] = proc
-            return str(proc.pid)
+    def _submission(self, job: JobExecutorInterface, script: str) -> Submission:
         res = job.resources
-        extra = shlex.split(str(res.get("slurm_extra") or ""))
-        submission = slurm.Submission(
+        return Submission(
             script=os.path.abspath(script),
             job_name=self.settings.job_name or f"{job.name}.{job.jobid}",
-            chdir=os.getcwd(), output=output,
+            chdir=os.getcwd(),
+            output=os.path.abspath(os.path.join(self.settings.status_dir,
+                                                records.output_name(job.name, job.jobid))),
             cpus=int(res.get("cpus_per_task") or job.threads),
             runtime_min=int(res["runtime"]) if res.get("runtime") is not None else None,
             mem_mb=int(res["mem_mb"]) if res.get("mem_mb") is not None else None,
             partition=res.get("slurm_partition") or self.settings.partition,
-            # Waiting, Snakemake submits a job only once its inputs exist.
-            dependencies=slurm.upstream((str(f) for f in job.input), self.producer)
-            if self.immediate else (),
+            dependencies=self.mode.dependencies((str(f) for f in job.input), self.producer),
             export=self.settings.export,
-            extra=tuple(extra))
-        if self.drmaa is not None:
-            if submission.dependencies:
-                # slurm-drmaa has no --kill-on-invalid-dep (native.py).
-                self.logger.info("DRMAA: a dependant of a failed job is cancelled only "
-                                 "where slurm.conf sets kill_invalid_depend")
-            return self.drmaa.submit(native.template(submission))
-        argv = slurm.sbatch_argv(submission)
-        proc = subprocess.run(argv, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=60)
-        if proc.returncode != 0:
-            raise WorkflowError(f"sbatch exited with status {proc.returncode}: "
-                                f"{proc.stderr.strip()[-500:]}")
-        return slurm.parse_sbatch(proc.stdout)
+            extra=tuple(shlex.split(str(res.get("slurm_extra") or ""))))
 
     # ---- status --------------------------------------------------------------------
     async def check_active_jobs(
         self, active_jobs: list[SubmittedJobInfo]
     ) -> AsyncGenerator[SubmittedJobInfo, None]:
-        if not active_jobs or self.immediate:
-            return  # with --immediate-submit, counted as ended at submission
+        if not active_jobs or not self.mode.follows or self.backend is None:
+            return
         ids = [j.external_jobid for j in active_jobs]
-        if self.settings.run_here:
-            states = {i: ("COMPLETED" if self.local[i].poll() is not None else "RUNNING")
-                      for i in ids}
-        else:
-            async with self.status_rate_limiter:
-                states = await self._states(ids)
+        async with self.status_rate_limiter:
+            states = await self.backend.states(ids)
         for job_info in active_jobs:
             state = states.get(job_info.external_jobid)
             try:
-                verdict, cause = slurm.outcome(state, records.read_exit(job_info.aux["exit"]))
-                if verdict == slurm.SUCCESS:
+                verdict, cause = outcome(state, records.read_exit(job_info.aux["exit"]))
+                if verdict == SUCCESS:
                     self.report_job_success(job_info)
-                elif verdict == slurm.FAILURE:
+                elif verdict == FAILURE:
                     self.report_job_error(job_info, msg=cause + "\n")
             except Exception as e:
                 # An exception here ends Snakemake's status thread, and Snakemake
@@ -231,31 +206,8 @@ class Executor(RemoteExecutor):
                 traceback.print_exc()
                 self.report_job_error(job_info, msg=f"executor ws: {e!r}\n")
                 continue
-            if verdict == slurm.RUNNING:
+            if verdict == RUNNING:
                 yield job_info
-
-    async def _states(self, ids: list[str]) -> dict[str, str]:
-        if self.drmaa is not None:
-            try:
-                return await asyncio.to_thread(self.drmaa.states, ids)
-            except Exception as e:  # DRMAA could not ask Slurm: no news this round
-                self.logger.warning(f"DRMAA status round failed: {e}")
-                return {i: "PENDING" for i in ids}
-        # squeue fails as a whole when one id is unknown: sacct fills the gaps.
-        states = slurm.parse_states(await self._output(slurm.squeue_argv(ids)))
-        missing = [i for i in ids if i not in states]
-        if missing:
-            states.update(slurm.parse_states(await self._output(slurm.sacct_argv(missing))))
-        return states
-
-    async def _output(self, argv: list[str]) -> str:
-        import asyncio
-
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL)
-        out, _ = await proc.communicate()
-        return out.decode(errors="replace")
 
     async def sleep(self) -> None:
         # Responsive to shutdown(): it joins the status thread, which would first
@@ -269,16 +221,10 @@ class Executor(RemoteExecutor):
 
     def cancel_jobs(self, active_jobs: list[SubmittedJobInfo]) -> None:
         ids = [j.external_jobid for j in active_jobs if j.external_jobid]
-        if self.settings.run_here:
-            for i in ids:
-                if self.local[i].poll() is None:
-                    self.local[i].kill()
-        elif ids and self.drmaa is not None:
-            self.drmaa.cancel(ids)
-        elif ids:
-            subprocess.run(["scancel", *ids], capture_output=True, check=False)
+        if ids and self.backend is not None:
+            self.backend.cancel(ids)
 
     def shutdown(self) -> None:
         super().shutdown()
-        if self.drmaa is not None:
-            self.drmaa.close()
+        if self.backend is not None:
+            self.backend.close()

@@ -4,8 +4,11 @@ status recorded in the status folder, outside the container's reach.
 
 Everything but `command` (Snakemake's rendering of the rule) is quoted here."""
 
+import os
 import shlex
 from dataclasses import dataclass
+
+from ws_slurm import records
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "GOTO_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -18,7 +21,7 @@ class JobScript:
     jobid: int
     workdir: str
     command: str
-    exit_record: str  # path, relative to workdir
+    status_dir: str  # relative to workdir: the exit record's folder
     threads: int = 1
     inputs: tuple[str, ...] = ()
     latency_wait_s: int = 0
@@ -27,8 +30,7 @@ class JobScript:
 
 def render(job: JobScript) -> str:
     q = shlex.quote
-    record = q(job.exit_record)
-    tmp = q(job.exit_record + ".tmp")
+    exit_name = q(records.exit_name(job.rule, job.jobid))
     lines = [
         "#!/bin/bash",
         f"# ws executor: rule {job.rule}, Snakemake job {job.jobid}. No Snakemake runs",
@@ -36,7 +38,7 @@ def render(job: JobScript) -> str:
         # Braces: bash reads the whole script before running any of it.
         "{",
         f"cd {q(job.workdir)} || exit 90",
-        f'record() {{ printf \'%s\\n\' "$1" > {tmp} && mv -f {tmp} {record}; }}',
+        records.record_function(job.status_dir),
     ]
     if job.inputs and job.latency_wait_s > 0:
         # What Snakemake in a job does for a shared file system: wait a little for
@@ -48,7 +50,7 @@ def render(job: JobScript) -> str:
             "done",
         ]
     if job.prologue:
-        lines += [f"if ! source {q(job.prologue)}; then record {PROLOGUE_FAILED}; "
+        lines += [f"if ! source {q(job.prologue)}; then record {exit_name} {PROLOGUE_FAILED}; "
                   f"exit {PROLOGUE_FAILED}; fi"]
     lines += [
         "export " + " ".join(f"{v}={job.threads}" for v in THREAD_VARIABLES),
@@ -56,8 +58,13 @@ def render(job: JobScript) -> str:
         job.command,
         ")",
         "rc=$?",
-        'record "$rc"',
+        f'record {exit_name} "$rc"',
         'exit "$rc"',
         "}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def exit_record(job: JobScript) -> str:
+    """Where the script leaves the command's exit status, relative to workdir."""
+    return os.path.join(job.status_dir, records.exit_name(job.rule, job.jobid))

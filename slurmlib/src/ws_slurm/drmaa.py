@@ -1,17 +1,25 @@
-"""The executor's DRMAA backend: jobs submitted, followed and cancelled through
-libdrmaa (slurm-drmaa) with the `drmaa` binding, one DRMAA session for the
-process, opened at the first job. The binding finds libdrmaa through
-DRMAA_LIBRARY_PATH when it is first imported: the `drmaa_library` setting, if
-given, is put there before that."""
+"""Jobs submitted, followed and cancelled through libdrmaa (slurm-drmaa) with the
+`drmaa` binding (an optional dependency, imported at the first use), in one
+DRMAA session, opened at the first call: libdrmaa allows one per process. The
+binding finds libdrmaa through DRMAA_LIBRARY_PATH when it is first imported:
+the library's path, if given, is put there before that.
+
+The calls block (each is one request to slurmctld): async callers run them in
+a thread."""
+
+from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from snakemake_interface_common.exceptions import WorkflowError
+from ws_slurm.native import Template
 
-from snakemake_executor_plugin_ws.native import Template
+
+class DrmaaError(Exception):
+    """libdrmaa is missing, cannot start a session, or refused a job."""
+
 
 # DRMAA's job states (the binding's JobState strings) as the Slurm state words
 # the rest of ws reads. `failed` is also what slurm-drmaa answers for a job Slurm
@@ -33,17 +41,17 @@ SLURM_WORDS = {
 
 def import_drmaa(library: str | None) -> Any:
     """The `drmaa` module, loading libdrmaa from `library` (else from
-    $DRMAA_LIBRARY_PATH); WorkflowError saying what is missing."""
+    $DRMAA_LIBRARY_PATH); DrmaaError saying what is missing."""
     if library:
         os.environ["DRMAA_LIBRARY_PATH"] = library
     path = os.environ.get("DRMAA_LIBRARY_PATH", "")
     if not path or not os.path.isfile(path):
-        raise WorkflowError(f"the DRMAA backend needs libdrmaa: DRMAA_LIBRARY_PATH={path!r} "
-                            "is no file (set ws-drmaa-library, or the variable)")
+        raise DrmaaError(f"the DRMAA backend needs libdrmaa: DRMAA_LIBRARY_PATH={path!r} "
+                            "is no file (give its path, or set the variable)")
     try:
         import drmaa
     except (ImportError, RuntimeError, OSError) as e:
-        raise WorkflowError(f"cannot load libdrmaa from {path}: {e}") from e
+        raise DrmaaError(f"cannot load libdrmaa from {path}: {e}") from e
     return drmaa
 
 
@@ -67,6 +75,8 @@ def only_environment(env: Mapping[str, str] | None) -> Iterator[None]:
 
 
 class DrmaaJobs:
+    """One DRMAA session's jobs; DrmaaError when libdrmaa cannot be used."""
+
     def __init__(self, library: str | None) -> None:
         self.library = library
         self._drmaa: Any = None
@@ -79,7 +89,7 @@ class DrmaaJobs:
             try:
                 session.initialize()
             except self._drmaa.errors.DrmaaException as e:
-                raise WorkflowError(f"DRMAA session could not start: {e}") from e
+                raise DrmaaError(f"DRMAA session could not start: {e}") from e
             self._session = session
         return self._session
 
@@ -96,11 +106,11 @@ class DrmaaJobs:
             with only_environment(template.job_environment):
                 job_id = str(session.runJob(jt))
         except self._drmaa.errors.DrmaaException as e:
-            raise WorkflowError(f"DRMAA did not take the job: {e}") from e
+            raise DrmaaError(f"DRMAA did not take the job: {e}") from e
         finally:
             session.deleteJobTemplate(jt)
         if not job_id.isdigit():
-            raise WorkflowError(f"DRMAA gave no Slurm job id: {job_id!r}")
+            raise DrmaaError(f"DRMAA gave no Slurm job id: {job_id!r}")
         return job_id
 
     def states(self, ids: list[str]) -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""DRMAA's side of the executor (pure): a job's Submission, the one sbatch's argv
-is built from (slurm.py), as a DRMAA job template for slurm-drmaa.
+"""slurm-drmaa's side (pure): a job's Submission, the one sbatch's argv is built
+from (sbatch.py), as a DRMAA job template.
 
 slurm-drmaa reads a native specification of sbatch-style options, but only some
 of them (its README and slurm_drmaa/util.c, release 1.2.0-dev.158e2fb): a long
@@ -13,11 +13,14 @@ library sends the submitting process's whole environment, then the template's:
 `job_environment` says what the job must see, the submitter narrows the
 process's environment to it while it submits)."""
 
+from __future__ import annotations
+
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from snakemake_executor_plugin_ws.slurm import Submission
+from ws_slurm.resources import MAIL_TYPES, hms, mem_mb, time_minutes
+from ws_slurm.sbatch import Submission
 
 # sbatch's long options that slurm-drmaa's native specification takes, and that
 # a run's further options (`extra`) may name. The others are refused by name.
@@ -28,8 +31,8 @@ NATIVE_OPTIONS = frozenset({
     "ntasks-per-node", "partition", "qos", "requeue", "reservation", "share", "time",
     "tmp"})
 FLAGS = frozenset({"contiguous", "exclusive", "no-kill", "no-requeue", "requeue", "share"})
-MAIL_TYPES = frozenset({"BEGIN", "END", "FAIL", "REQUEUE", "ALL"})
-SIZE_MB = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+# The one --mail-type word of Slurm's each that slurm-drmaa reads (no list).
+DRMAA_MAIL_TYPES = MAIL_TYPES & {"BEGIN", "END", "FAIL", "REQUEUE", "ALL"}
 
 
 class Unsupported(ValueError):
@@ -48,34 +51,18 @@ class Template:
     job_environment: Mapping[str, str] | None  # None: the submitting process's
 
 
-def hms(minutes: int) -> str:
-    """Minutes as slurm-drmaa's --time (HH:MM:SS; hours may exceed 24)."""
-    return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+def _native_mem(value: str) -> int:
+    try:
+        return mem_mb(value)
+    except ValueError:
+        raise Unsupported(f"--mem={value}: not a size slurm-drmaa can read") from None
 
 
-def mem_mb(value: str) -> int:
-    """sbatch's --mem size (500, 500M, 2G...) as a bare number of MB."""
-    digits = value.rstrip("KMGTkmgt")
-    unit = value[len(digits):].upper()
-    if not digits.isdigit() or unit not in SIZE_MB or len(unit) > 1:
-        raise Unsupported(f"--mem={value}: not a size slurm-drmaa can read")
-    return max(1, int(int(digits) * SIZE_MB[unit]))
-
-
-def minutes(value: str) -> int:
-    """sbatch's --time (M, M:S, H:M:S, D-H, D-H:M, D-H:M:S) in whole minutes."""
-    days, _, rest = value.rpartition("-")
-    parts = rest.split(":")
-    if (days and not days.isdigit()) or not all(p.isdigit() for p in parts) or len(parts) > 3:
-        raise Unsupported(f"--time={value}: not a time slurm-drmaa can read")
-    n = [int(p) for p in parts]
-    # With days, the rest counts from hours; without, H:M:S has hours, M and M:S not.
-    if days or len(n) == 3:
-        n += [0] * (3 - len(n))
-    else:
-        n = [0, *n, 0][:3]
-    hours, mins, secs = n
-    return int(days or 0) * 1440 + hours * 60 + mins + (1 if secs else 0)
+def _native_minutes(value: str) -> int:
+    try:
+        return time_minutes(value)
+    except ValueError:
+        raise Unsupported(f"--time={value}: not a time slurm-drmaa can read") from None
 
 
 def native_word(word: str) -> str:
@@ -93,12 +80,12 @@ def native_word(word: str) -> str:
     if not eq or not value or "=" in value:
         raise Unsupported(f"--{name}: slurm-drmaa needs one --{name}=value without '='")
     if name == "mem":
-        return f"--mem={mem_mb(value)}"
+        return f"--mem={_native_mem(value)}"
     if name == "time":
-        return f"--time={hms(minutes(value))}"
-    if name == "mail-type" and value.upper() not in MAIL_TYPES:
+        return f"--time={hms(_native_minutes(value))}"
+    if name == "mail-type" and value.upper() not in DRMAA_MAIL_TYPES:
         raise Unsupported(f"--mail-type={value}: slurm-drmaa takes one of "
-                          f"{', '.join(sorted(MAIL_TYPES))}")
+                          f"{', '.join(sorted(DRMAA_MAIL_TYPES))}")
     return word
 
 
