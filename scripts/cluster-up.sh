@@ -23,12 +23,20 @@ if ! id "$WS_USER" >/dev/null 2>&1; then
   useradd --system --create-home --home-dir "/var/lib/$WS_USER" --shell /bin/bash "$WS_USER"
 fi
 
+# An ordinary user of the login node, who is no ws user: the tests check that it
+# reads nothing of the service or its runs (tests/integration/test_private_files.py).
+if ! id wsneighbour >/dev/null 2>&1; then
+  log "creating the login node's ordinary user wsneighbour (for the tests)"
+  useradd --create-home --shell /bin/bash wsneighbour
+fi
+
 # ---- the service's own folders: the login node's alone ----------------------------------
 # var/state (the database, the JWT secret; tests keep theirs under it too) and
 # var/downloads are covered on the compute nodes: a real site shares only runs and
 # software with them.
 ROOT=$(dirname "$here")
-install -d -o "$WS_USER" -g "$WS_USER" -m 0755 "$ROOT/var" "$ROOT/var/downloads"
+install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "$ROOT/var" "$ROOT/var/downloads"
+chmod 0700 "$ROOT/var" "$ROOT/var/downloads"  # install -d leaves an existing mode alone
 install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "$ROOT/var/state"
 
 # ---- Slurm: slurmctld here, compute nodes in namespaces (slurmdbd knows the account) ---

@@ -32,9 +32,11 @@ make_checkout_reachable() {
   runuser -u "$WS_USER" -- test -r "$ROOT/pyproject.toml" || die "$WS_USER cannot read $ROOT"
 }
 
-# var/ holds everything the service writes; it belongs to the service account.
+# var/ holds everything the service writes; it belongs to the service account and
+# is its alone (0700): run folders hold capabilities, the state folder secrets.
 make_var() {
-  install -d -o "$WS_USER" -g "$WS_USER" -m 0755 "$ROOT/var"
+  install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "$ROOT/var"
+  chmod 0700 "$ROOT/var"  # install -d leaves an existing mode alone
 }
 
 # Prints the sw_example image paths (singularity SIF, docker SIF), building if needed.

@@ -38,7 +38,11 @@ start() {
     for _ in $(seq 300); do running || break; sleep 0.1; done
   fi
   if running; then log "already running (pid $(holder))"; return 0; fi
-  install -d -o "$WS_USER" -g "$WS_USER" "${LOG%/*}" "${LOCK%/*}"
+  # The service's folders and log are its alone (ws serve keeps its own files so).
+  install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "${LOG%/*}" "${LOCK%/*}"
+  chmod 0700 "${LOG%/*}" "${LOCK%/*}"  # install -d leaves an existing mode alone
+  [ -e "$LOG" ] || install -m 0600 -o "$WS_USER" -g "$WS_USER" /dev/null "$LOG"
+  chmod 0600 "$LOG"
   setsid runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" --config "$CONFIG" serve \
     >> "$LOG" 2>&1 < /dev/null &
   local pid=$!

@@ -15,6 +15,12 @@ from service.cli import admin as admin_cli
 from service.cli import client as client_cli
 from service.core.config import ConfigError, load_config, with_overrides
 from service.core.instance_lock import AlreadyRunning, hold_instance_lock
+from service.core.private import (
+    PRIVATE_UMASK,
+    become_owner_of,
+    make_private,
+    private_files_under,
+)
 from service.web.accesslog import RedactingAccessLogger, RedactingFilter
 from service.web.app import create_app
 
@@ -42,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"ws: {e}", file=sys.stderr)
         return 2
+    # What the service and its admin write is theirs alone (core/private.py).
+    os.umask(PRIVATE_UMASK)
     if args.command == "serve":
         overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
         config = with_overrides(config, **overrides)
@@ -55,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         # burst of POSTs paid at each such call.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
+            make_private((config.state_dir, config.runs_dir, config.downloads_dir))
+            private_files_under(config.state_dir)
+        except OSError as e:
+            print(f"ws: cannot make the service's folders private: {e}", file=sys.stderr)
+            return 2
+        try:
             with hold_instance_lock(config.state_dir):
                 web.run_app(create_app(config), host=config.server.host,
                             port=config.server.port, access_log_class=RedactingAccessLogger)
@@ -65,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ws: {e}", file=sys.stderr)
             return 2
         return 0
+    become_owner_of(config.state_dir)
     return admin_cli.run(args, config)
 
 

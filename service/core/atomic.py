@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text(path: Path, text: str, mode: int = 0o644, durable: bool = True) -> None:
+def write_text(path: Path, text: str, mode: int = 0o600, durable: bool = True) -> None:
     """durable=False skips the fsync: for files in a staging folder, which only
     become visible through a later rename."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

@@ -130,7 +130,7 @@ def run_child(folder: str, args: list[str], rlimits: list[list[int]] | None = No
         # run folder: a child ends with os._exit, which cleans no temporary folder.
         os.makedirs(".snakemake/tmp", exist_ok=True)
         tempfile.tempdir = os.path.abspath(".snakemake/tmp")
-        log = os.open("logs/snakemake.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log = os.open("logs/snakemake.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(log, 1)

@@ -18,3 +18,9 @@ def test_the_unit_runs_the_service_as_its_account_and_restarts_it() -> None:
     assert service["ExecStart"].split()[0].endswith("/.venv/bin/ws")
     assert service["ExecStart"].split()[-1] == "serve"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_unit_keeps_what_the_service_writes_private() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(UNIT)
+    assert unit["Service"]["UMask"] == "0077"

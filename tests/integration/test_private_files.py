@@ -1,0 +1,88 @@
+"""A login node is shared with every user of the cluster: another Unix user there
+reads nothing of the service (its database holds every run key and password
+hash) or of its runs, and an admin's `ws admin` as root leaves nothing the
+service cannot use."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.live import WS, WS_USER, LiveService, cluster_run, local_run, run, wait_final
+
+pytestmark = pytest.mark.cluster
+NEIGHBOUR = "wsneighbour"  # an ordinary user of the login node (scripts/cluster-up.sh)
+
+
+@pytest.fixture(scope="module")
+def neighbour() -> str:
+    try:
+        pwd.getpwnam(NEIGHBOUR)
+    except KeyError:
+        pytest.fail(f"no user {NEIGHBOUR}: scripts/cluster-up.sh creates it", pytrace=False)
+    return NEIGHBOUR
+
+
+def _not_private(root: Path, owner: int) -> list[str]:
+    """Every file or folder of `owner` under root that others may read or enter."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            info = os.lstat(os.path.join(folder, name))
+            if info.st_uid == owner and not stat.S_ISLNK(info.st_mode) \
+                    and stat.S_IMODE(info.st_mode) & 0o077:
+                found.append(f"{oct(stat.S_IMODE(info.st_mode))} {folder}/{name}")
+    return found
+
+
+def test_everything_the_service_writes_is_its_alone(service: LiveService,
+                                                     neighbour: str) -> None:
+    answer = cluster_run(service, cmd="python /add.py 4 5", returned_type="stdout")
+    assert wait_final(answer["url"])["info"]["report"]["cr"] == "OK"
+    assert local_run(service, cmd="python /add.py 1 2").status_code == 200
+    ws_uid = pwd.getpwnam(WS_USER).pw_uid
+    for root in (service.state_dir, service.runs_dir):
+        assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
+        assert _not_private(root, ws_uid) == []
+    key = next(p.name for p in service.runs_dir.iterdir() if p.name in answer["url"])
+    run_folder = service.runs_dir / key
+    # The neighbour, however the folders above are reached: nothing opens.
+    for path in (service.state_dir / "ws.sqlite3", service.state_dir / "jwt_secret",
+                 run_folder / "request.json", run_folder / "work" / "stdout.txt"):
+        assert path.exists()
+        result = run(["runuser", "-u", neighbour, "--", "cat", str(path)])
+        assert result.returncode != 0 and "Permission denied" in result.stderr, path
+    for folder in (service.state_dir, service.runs_dir, run_folder):
+        result = run(["runuser", "-u", neighbour, "--", "ls", str(folder)])
+        assert result.returncode != 0, folder
+
+
+def test_the_service_makes_an_older_0755_state_folder_private_again(
+        service_factory: object) -> None:
+    live = service_factory()  # type: ignore[operator]
+    live.stop()
+    os.chmod(live.state_dir, 0o755)
+    database = live.state_dir / "ws.sqlite3"
+    os.chmod(database, 0o644)
+    live.start()
+    assert stat.S_IMODE(os.stat(live.state_dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+
+
+def test_ws_admin_as_root_acts_as_the_service_account(service: LiveService) -> None:
+    # An admin's `sudo ws admin ...`: what it writes must stay usable by the service.
+    result = run([WS, "--config", str(service.config), "admin", "user", "add", "rooted"],
+                 input="a-password-of-rooted\n")
+    assert result.returncode == 0, result.stderr
+    assert f"running as {WS_USER}" in result.stderr
+    root_owned = [p for p in service.state_dir.iterdir() if p.lstat().st_uid == 0]
+    assert root_owned == []
+    r = requests.post(f"{service.url}/api/jwt/obtain/",
+                      data={"username": "rooted", "password": "a-password-of-rooted"},
+                      timeout=30)
+    assert r.status_code == 200, r.text
