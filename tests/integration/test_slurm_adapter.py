@@ -1,4 +1,4 @@
-"""The service's own Slurm adapter against the live cluster, as the service
+"""The Slurm library (ws_slurm) against the live cluster, as the service
 account: sbatch a job that runs `singularity exec <sif> python /add.py 4 5`,
 follow it with squeue/sacct as the poller does, and read 9.0 back."""
 
@@ -18,21 +18,21 @@ pytestmark = pytest.mark.cluster
 ADAPTER_RUN = """
 import asyncio, json, sys, time
 from pathlib import Path
-from service.cluster import slurm
-from service.cluster.submit import SbatchSubmitter
+from ws_slurm.query import SlurmQuery
+from ws_slurm.run import run
+from ws_slurm.sbatch import Submission, parse_sbatch, sbatch_argv
 
 async def main(folder: Path) -> None:
-    job = slurm.SbatchJob(script=folder / "job.sh", job_name="adapter-test", chdir=folder,
-                          output=folder / "out.txt", time_min=2, mem_mb=200, cpus=1)
-    job_id = await SbatchSubmitter().submit(job)
-    states = []
+    sub = Submission(script=str(folder / "job.sh"), job_name="adapter-test",
+                     chdir=str(folder), output=str(folder / "out.txt"), cpus=1,
+                     runtime_min=2, mem_mb=200)
+    submitted = await run(sbatch_argv(sub))
+    assert submitted.ok, submitted.stderr
+    job_id = parse_sbatch(submitted.stdout)
+    query, states = SlurmQuery(), []
     deadline = time.time() + 120
     while time.time() < deadline:
-        seen = slurm.parse_states((await slurm.run(slurm.squeue_command())).stdout)
-        info = seen.get(job_id)
-        if info is None:
-            sacct = await slurm.run(slurm.sacct_command([job_id]))
-            info = slurm.parse_states(sacct.stdout).get(job_id)
+        info = (await query.states({job_id})).known.get(job_id)
         if info is not None:
             states.append(info.state)
             if info.final:

@@ -163,7 +163,7 @@ class Executor(RemoteExecutor):
         path = os.path.join(status_dir, f"{job.name}.{job.jobid}.sh")
         with open(path, "w") as f:
             f.write(jobscript.render(script))
-        os.chmod(path, 0o755)
+        os.chmod(path, 0o700)
         return path, exit_record
 
     def _submission(self, job: JobExecutorInterface, script: str) -> Submission:
