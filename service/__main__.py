@@ -13,13 +13,13 @@ from aiohttp import web
 
 from service.cli import admin as admin_cli
 from service.cli import client as client_cli
-from service.core.config import ConfigError, load_config, with_overrides
+from service.core.config import Config, ConfigError, load_config, with_overrides
 from service.core.instance_lock import AlreadyRunning, hold_instance_lock
 from service.core.private import (
-    PRIVATE_UMASK,
     become_owner_of,
     make_private,
     private_files_under,
+    private_umask,
 )
 from service.web.accesslog import RedactingAccessLogger, RedactingFilter
 from service.web.app import create_app
@@ -49,36 +49,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ws: {e}", file=sys.stderr)
         return 2
     # What the service and its admin write is theirs alone (core/private.py).
-    os.umask(PRIVATE_UMASK)
-    if args.command == "serve":
-        overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
-        config = with_overrides(config, **overrides)
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for handler in logging.getLogger().handlers:  # every logger ends in these
-            handler.addFilter(RedactingFilter())
-        # Run folders are built in the thread pool: while a thread holds the GIL,
-        # every call by which the event loop lets it go (a query, a socket write)
-        # waits up to the switch interval to get it back. 5 ms by default, which a
-        # burst of POSTs paid at each such call.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
-        try:
-            make_private((config.state_dir, config.runs_dir, config.downloads_dir))
-            private_files_under(config.state_dir)
-        except OSError as e:
-            print(f"ws: cannot make the service's folders private: {e}", file=sys.stderr)
-            return 2
-        try:
-            with hold_instance_lock(config.state_dir):
-                web.run_app(create_app(config), host=config.server.host,
-                            port=config.server.port, access_log_class=RedactingAccessLogger)
-        except AlreadyRunning as e:
-            print(f"ws: {e}", file=sys.stderr)
-            return 1
-        except ConfigError as e:  # e.g. a cluster.backend that cannot work here
-            print(f"ws: {e}", file=sys.stderr)
-            return 2
-        return 0
+    with private_umask():
+        return _serve(args, config) if args.command == "serve" else _admin(args, config)
+
+
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    config = with_overrides(config, **overrides)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # every logger ends in these
+        handler.addFilter(RedactingFilter())
+    # Run folders are built in the thread pool: while a thread holds the GIL,
+    # every call by which the event loop lets it go (a query, a socket write)
+    # waits up to the switch interval to get it back. 5 ms by default, which a
+    # burst of POSTs paid at each such call.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        make_private((config.state_dir, config.runs_dir, config.downloads_dir))
+        private_files_under(config.state_dir)
+    except OSError as e:
+        print(f"ws: cannot make the service's folders private: {e}", file=sys.stderr)
+        return 2
+    try:
+        with hold_instance_lock(config.state_dir):
+            web.run_app(create_app(config), host=config.server.host,
+                        port=config.server.port, access_log_class=RedactingAccessLogger)
+    except AlreadyRunning as e:
+        print(f"ws: {e}", file=sys.stderr)
+        return 1
+    except ConfigError as e:  # e.g. a cluster.backend that cannot work here
+        print(f"ws: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _admin(args: argparse.Namespace, config: Config) -> int:
     become_owner_of(config.state_dir)
     return admin_cli.run(args, config)
 

@@ -11,12 +11,23 @@ import contextlib
 import os
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # Files 0600, folders 0700: what the service creates is for the service alone.
 PRIVATE_UMASK = 0o077
 PRIVATE_DIR_MODE = 0o700
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files 0600 and folders 0700 for what is created meanwhile (the umask is the
+    process's: restored after, for callers such as tests that go on)."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def make_private(folders: Iterable[Path]) -> None:

@@ -44,3 +44,17 @@ def test_atomic_writes_are_private_by_default(tmp_path: Path) -> None:
     atomic.write_text(tmp_path / "job.sh", "#!/bin/bash\n", mode=0o700)
     assert _mode(tmp_path / "state.json") == 0o600
     assert _mode(tmp_path / "job.sh") == 0o700
+
+
+def test_the_private_umask_is_given_back(tmp_path: Path) -> None:
+    from service.core.private import private_umask
+
+    before = os.umask(0o022)
+    try:
+        with private_umask():
+            (tmp_path / "inside").write_text("")
+        (tmp_path / "after").write_text("")
+        assert _mode(tmp_path / "inside") == 0o600
+        assert _mode(tmp_path / "after") == 0o644
+    finally:
+        os.umask(before)
