@@ -38,9 +38,10 @@ class AuthConfig:
     # The GETs on a run's state/results/content take the key alone, as in the
     # user's document; True also asks for the owner's token (others get 404).
     require_owner_token: bool = False
-    # Login attempts (each an Argon2 hash of 64 MiB): per user name and per client
-    # address, up to login_burst at once, then login_per_minute (429 beyond);
-    # at most login_concurrent_hashes hashes at a time for all callers.
+    # Failed logins (each an Argon2 hash of 64 MiB): per client address (IPv6 by
+    # /64) and per user name from that address, up to login_burst at once, then
+    # login_per_minute (429 beyond); at most login_concurrent_hashes hashes at a
+    # time for all callers.
     login_burst: int = 20
     login_per_minute: float = 20.0
     login_concurrent_hashes: int = 2
