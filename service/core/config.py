@@ -30,6 +30,9 @@ class ServerConfig:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+MIN_JWT_SECRET_BYTES = 32
+
+
 @dataclass(frozen=True)
 class AuthConfig:
     # Empty: a secret is generated once and kept in {state_dir}/jwt_secret (mode 0600).
@@ -45,6 +48,14 @@ class AuthConfig:
     login_burst: int = 20
     login_per_minute: float = 20.0
     login_concurrent_hashes: int = 2
+
+    def __post_init__(self) -> None:
+        # HS256 keys shorter than its 256-bit hash can be guessed offline from
+        # any one token (RFC 7518 3.2 asks for at least this much).
+        if self.jwt_secret and len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(f"auth.jwt_secret is {len(self.jwt_secret.encode())} bytes: "
+                              f"it must be at least {MIN_JWT_SECRET_BYTES} bytes long "
+                              "(or empty, for a generated one)")
 
 
 BACKENDS = ("cli", "drmaa")
