@@ -125,6 +125,9 @@ class LimitsConfig:
     max_request_bytes: int = 200 * 1024 * 1024
     max_unzipped_bytes: int = 500 * 1024 * 1024
     max_zip_entries: int = 10_000
+    # Folders the zips of a request may make, those their entries' paths imply
+    # included (each costs an inode, like a file).
+    max_upload_folders: int = 1000
     max_files: int = 100
     max_live_runs_per_user: int = 50
     # Files a multipart request may stream in before its token has been seen
