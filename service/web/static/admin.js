@@ -35,6 +35,8 @@ function showSignedIn() {
 function signOut() {
   token = "";
   sessionStorage.removeItem("ws-token"); sessionStorage.removeItem("ws-user");
+  $("tables").replaceChildren();
+  $("admin-section").hidden = true;
   showSignedIn();
 }
 
