@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from service.accounts.throttle import MAX_KEYS, LoginThrottle, client_group
@@ -100,3 +102,18 @@ def test_the_table_stays_bounded() -> None:
     clock.now += 120
     throttle.failed("new", "192.0.2.99")
     assert len(throttle._buckets) < 10
+
+
+async def test_parallel_failures_are_bounded_by_the_burst() -> None:
+    throttle = LoginThrottle(burst=2, per_minute=1, concurrent_hashes=1, clock=Clock())
+    hashes: list[int] = []
+
+    async def wrong() -> str:
+        hashes.append(1)
+        await asyncio.sleep(0)  # lets the others queue for the hash slot
+        raise AuthenticationFailed("wrong username or password")
+
+    results = await asyncio.gather(*(throttle.attempt("a", "192.0.2.1", wrong)
+                                     for _ in range(10)), return_exceptions=True)
+    assert len(hashes) == 2
+    assert sum(isinstance(r, TooManyAttempts) for r in results) == 8
