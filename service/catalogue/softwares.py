@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,11 +90,25 @@ def _text(field_name: str, value: str, limit: int) -> str:
     return value
 
 
+IMAGE_PATH_RE = re.compile(r"[A-Za-z0-9._/+-]+")
+
+
 def _image(image: str | Path) -> str:
     # The service runs what this path names, so it must be a real file now.
-    path = Path(image)
-    if not path.is_absolute():
-        raise InvalidParameter(f"image {str(image)!r} must be an absolute path")
+    # The path is written into workflows and job scripts run on the host: a
+    # plain, normalised path of safe characters cannot be read as shell (an
+    # API admin is not necessarily root on the login node).
+    text = str(image)
+    if not text.startswith("/"):
+        raise InvalidParameter(f"image {text!r} must be an absolute path")
+    if not IMAGE_PATH_RE.fullmatch(text):
+        raise InvalidParameter(f"image {text!r} holds characters an image path may not",
+                               ["allowed: letters, digits and . _ / + -"])
+    # normpath keeps a leading "//" (POSIX leaves its meaning open).
+    if os.path.normpath(text) != text or "//" in text:
+        raise InvalidParameter(f"image {text!r} is not a normalised path",
+                               [f"write it as {os.path.normpath(text)!r}"])
+    path = Path(text)
     if not path.is_file():
         raise InvalidParameter(f"image {str(image)!r} is not an existing file")
     return str(path)

@@ -14,9 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, TypeAlias
 
-from service.cli.client_login import Login, forget_login, load_login, save_login
+from service.cli.client_login import (
+    Login,
+    forget_login,
+    load_login,
+    save_login,
+    token_elsewhere,
+)
 from service.client import RunHandle, WsClient, WsClientError
-from service.client.http import Answer
+from service.client.http import Answer, origin
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 COMMANDS = ("login", "logout", "softwares", "run", "runs", "state", "results", "content",
@@ -75,7 +81,10 @@ def split_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     login = load_login(env)
-    client = WsClient(getattr(args, "url", None) or login.url, login.token or None)
+    url = getattr(args, "url", None) or login.url
+    # A token goes only to the origin it was obtained from.
+    token = login.token if origin(url) == origin(login.url) else ""
+    client = WsClient(url, token or None)
     try:
         return _COMMANDS[args.command](args, client, env)
     except WsClientError as e:
@@ -83,7 +92,8 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         if e.type == "run_failed":  # a local run that ended NOK: its cause is above
             return 1
         if e.status == 401:
-            print("ws: log in again: ws login USERNAME", file=sys.stderr)
+            hint = token_elsewhere(env) or "log in again: ws login USERNAME"
+            print(f"ws: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

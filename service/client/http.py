@@ -1,5 +1,8 @@
 """HTTP for the client with the standard library: JSON and multipart bodies, and
-the API's one error shape turned into WsClientError."""
+the API's one error shape turned into WsClientError. The bearer token never
+follows a redirect to another origin (scheme, host and port): it is the user's
+credential for one service, not for wherever that service, or a proxy in front
+of it, points."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class WsClientError(Exception):
@@ -63,6 +69,34 @@ def _filename(disposition: str) -> str | None:
     return None
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port filled in from the scheme if absent."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme)
+
+
+class _SameOriginCredentials(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, but drops the Authorization header on
+    any hop to another origin, an https to http one included."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int,
+                         msg: str, headers: Any, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and origin(newurl) != origin(req.full_url):
+            for name in list(new.headers):
+                if name.lower() == "authorization":
+                    del new.headers[name]
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameOriginCredentials)
+
+
 def call(method: str, url: str, token: str | None = None, body: bytes | None = None,
          content_type: str | None = None, timeout: float = 120.0) -> Answer:
     headers = {"Accept": "application/json"}
@@ -75,7 +109,7 @@ def call(method: str, url: str, token: str | None = None, body: bytes | None = N
     request = urllib.request.Request(url, data=body, method=method,  # noqa: S310
                                      headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             return Answer(response.status, response.headers.get_content_type(),
                           response.read(),
                           _filename(response.headers.get("Content-Disposition", "")))

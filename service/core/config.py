@@ -30,6 +30,9 @@ class ServerConfig:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
+MIN_JWT_SECRET_BYTES = 32
+
+
 @dataclass(frozen=True)
 class AuthConfig:
     # Empty: a secret is generated once and kept in {state_dir}/jwt_secret (mode 0600).
@@ -38,12 +41,21 @@ class AuthConfig:
     # The GETs on a run's state/results/content take the key alone, as in the
     # user's document; True also asks for the owner's token (others get 404).
     require_owner_token: bool = False
-    # Login attempts (each an Argon2 hash of 64 MiB): per user name and per client
-    # address, up to login_burst at once, then login_per_minute (429 beyond);
-    # at most login_concurrent_hashes hashes at a time for all callers.
+    # Failed logins (each an Argon2 hash of 64 MiB): per client address (IPv6 by
+    # /64) and per user name from that address, up to login_burst at once, then
+    # login_per_minute (429 beyond); at most login_concurrent_hashes hashes at a
+    # time for all callers.
     login_burst: int = 20
     login_per_minute: float = 20.0
     login_concurrent_hashes: int = 2
+
+    def __post_init__(self) -> None:
+        # HS256 keys shorter than its 256-bit hash can be guessed offline from
+        # any one token (RFC 7518 3.2 asks for at least this much).
+        if self.jwt_secret and len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ConfigError(f"auth.jwt_secret is {len(self.jwt_secret.encode())} bytes: "
+                              f"it must be at least {MIN_JWT_SECRET_BYTES} bytes long "
+                              "(or empty, for a generated one)")
 
 
 BACKENDS = ("cli", "drmaa")
@@ -113,6 +125,9 @@ class LimitsConfig:
     max_request_bytes: int = 200 * 1024 * 1024
     max_unzipped_bytes: int = 500 * 1024 * 1024
     max_zip_entries: int = 10_000
+    # Folders the zips of a request may make, those their entries' paths imply
+    # included (each costs an inode, like a file).
+    max_upload_folders: int = 1000
     max_files: int = 100
     max_live_runs_per_user: int = 50
     # Files a multipart request may stream in before its token has been seen

@@ -17,6 +17,7 @@ A run folder is the record of truth of a run:
 
 from __future__ import annotations
 
+import errno
 import re
 import shutil
 import stat
@@ -28,8 +29,18 @@ from pathlib import Path
 from typing import IO
 
 from service.core.config import LimitsConfig
-from service.core.errors import InvalidParameter, NotFound, TooLarge
+from service.core.errors import InvalidParameter, NotFound, StorageFull, TooLarge, WsError
 from service.core.params import UploadedFile, check_file_name
+
+# A zip entry's whole path, in bytes (each name is at most 255, as file systems
+# allow): far below PATH_MAX once under a run folder, whatever runs_dir is.
+MAX_ENTRY_PATH_BYTES = 1024
+# What an upload can make the file system answer, as the one error shape says it.
+_REFUSED_BY_FILE_SYSTEM = frozenset({errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ,
+                                     errno.EEXIST, errno.EISDIR, errno.ENOTDIR,
+                                     errno.ELOOP})
+_TOO_LARGE_FOR_FILE_SYSTEM = frozenset({errno.EFBIG, errno.EMLINK})
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 # fullmatch: `$` alone would also accept a key followed by a newline.
 KEY_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -123,23 +134,52 @@ RESERVED = frozenset({".snakemake", ".command_exit"})
 
 @dataclass
 class _Budget:
-    """What all the zips of one request may still unpack (bytes, entries)."""
+    """What all the zips of one request may still unpack (bytes, entries), and
+    the folders they make so far (a folder counts once, however many zips and
+    entries imply it)."""
 
     bytes: int
     entries: int
+    max_folders: int
+    folders: set[str]
 
 
 def treat_inputs(work: Path, order: tuple[str, ...], files: list[UploadedFile],
                  limits: LimitsConfig) -> None:
     """Copy the uploads into `work` in the given order (a later copy overwrites),
-    unzipping each zip file after copying it."""
+    unzipping each zip file after copying it. What the file system refuses of
+    the uploads is the request's error (400, 413, 507), never the service's."""
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        _treat_inputs(work, order, files, limits)
+    except OSError as e:
+        mapped = _upload_error(e)
+        if mapped is None:
+            raise  # not the upload's doing: the service's error, logged as such
+        raise mapped from e
+
+
+def _upload_error(error: OSError) -> WsError | None:
+    more = [error.strerror] if error.strerror else []
+    if error.errno in _FULL:
+        return StorageFull("no room left for the uploaded files", more)
+    if error.errno in _TOO_LARGE_FOR_FILE_SYSTEM:
+        return TooLarge("the uploaded files are more than the file system takes", more)
+    if error.errno in _REFUSED_BY_FILE_SYSTEM:
+        return InvalidParameter("the uploaded files cannot be written as they are named",
+                                more)
+    return None
+
+
+def _treat_inputs(work: Path, order: tuple[str, ...], files: list[UploadedFile],
+                  limits: LimitsConfig) -> None:
     by_name: dict[str, list[UploadedFile]] = {}
     for f in files:
         by_name.setdefault(f.name, []).append(f)
     # The limits bound the whole request, not each zip: 100 zips of 500 MB each
     # would otherwise be fine.
-    budget = _Budget(limits.max_unzipped_bytes, limits.max_zip_entries)
+    budget = _Budget(limits.max_unzipped_bytes, limits.max_zip_entries,
+                     limits.max_upload_folders, set())
     for name in order:
         if name in RESERVED:
             raise InvalidParameter(f"{name!r} is a name the workflow keeps for itself",
@@ -175,8 +215,8 @@ def _unzip(archive: Path, work: Path, budget: _Budget) -> None:
                 with z.open(m) as src, target.open("wb") as out:
                     _copy_bounded(src, out, m.file_size, archive.name, budget)
     # What a damaged, encrypted or exotic zip raises while being read.
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError,
-            NotImplementedError) as e:
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            UnicodeDecodeError) as e:
         raise InvalidParameter(f"zip {archive.name!r} cannot be read", [str(e)]) from e
 
 
@@ -189,11 +229,16 @@ def _check_members(zip_name: str, members: list[zipfile.ZipInfo], budget: _Budge
     for m in members:
         name = m.filename
         parts = name.rstrip("/").split("/")
+        if len(name.encode()) > MAX_ENTRY_PATH_BYTES:
+            raise InvalidParameter(f"zip {zip_name!r}: entry {name[:80]!r}... has a path "
+                                   f"of {len(name.encode())} bytes",
+                                   [f"at most {MAX_ENTRY_PATH_BYTES} bytes a path, 255 a name"])
         if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
             raise InvalidParameter(f"zip {zip_name!r}: entry {name!r} leaves its folder",
                                    ["absolute paths and '..' are refused"])
         for p in parts:
             check_file_name(p)
+        _count_folders(zip_name, parts if m.is_dir() else parts[:-1], budget)
         if parts[0] in RESERVED:
             raise InvalidParameter(f"zip {zip_name!r}: entry {name!r} uses a name the "
                                    "workflow keeps for itself")
@@ -203,6 +248,16 @@ def _check_members(zip_name: str, members: list[zipfile.ZipInfo], budget: _Budge
         if total > budget.bytes:
             raise TooLarge(f"zip {zip_name!r}: the request's zips unpack to more than "
                            "the allowed size")
+
+
+def _count_folders(zip_name: str, folders: list[str], budget: _Budget) -> None:
+    """Count the folders an entry makes: each of its parents, not only those the
+    zip lists (a few entries with deep paths would make tens of thousands)."""
+    for depth in range(1, len(folders) + 1):
+        budget.folders.add("/".join(folders[:depth]))
+        if len(budget.folders) > budget.max_folders:
+            raise TooLarge(f"zip {zip_name!r}: the request's zips make more than "
+                           f"{budget.max_folders} folders")
 
 
 def _copy_bounded(src: IO[bytes], out: IO[bytes], declared: int, zip_name: str,

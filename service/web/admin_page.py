@@ -1,5 +1,9 @@
 """The HTML page of GET /api/admin: the tables, and one form per operation of the
-admin API. Pure: data in, text out; every value is escaped."""
+admin API. Pure: data in, text out; every value is escaped.
+
+The page holds no token: /static/admin.js signs in, keeps the token in the tab's
+sessionStorage as the ws page does, and sends it only in the Authorization
+header, so it never reaches a URL, a proxy log or the browser's history."""
 
 from __future__ import annotations
 
@@ -58,25 +62,42 @@ def _table(title: str, rows: Sequence[Mapping[str, object]]) -> str:
     return f"<h2>{escape(title)}</h2><table border='1'><tr>{head}</tr>{body}</table>"
 
 
-def _form(base: str, token: str, path: str, button: str,
+def _form(base: str, path: str, button: str,
           fields: tuple[tuple[str, str, str], ...]) -> str:
     inputs = "".join(f"<label>{escape(label)} <input name='{name}' type='{kind}'></label> "
                      for name, label, kind in fields)
     # Browsers post blank inputs as empty strings; the update operations take an
     # empty field as "unchanged", so a form may fill only what changes.
-    return (f"<form method='post' action='{escape(base)}/{path}'>{inputs}"
-            f"<input type='hidden' name='jwt' value='{escape(token)}'>"
+    return (f"<form class='operation' method='post' action='{escape(base)}/{path}'>{inputs}"
             "<input type='hidden' name='format' value='api'>"
             f"<button type='submit'>{escape(button)}</button></form>")
 
 
-def admin_page(data: Mapping[str, Sequence[Mapping[str, object]]], base: str,
-               token: str) -> str:
-    """`base` is the URL path of /api/admin as the browser asked for it."""
-    tables = "".join(_table(title, rows) for title, rows in data.items())
-    forms = "".join(_form(base, token, *f) for f in FORMS)
+SIGN_IN = ("<section id='sign-in-section'><h2>Sign in</h2>"
+           "<form id='sign-in' method='post' action='{obtain}'>"
+           "<label>User name <input id='username' name='username' autocomplete='username'"
+           " required></label> "
+           "<label>Password <input id='password' name='password' type='password'"
+           " autocomplete='current-password' required></label> "
+           "<button type='submit'>Sign in</button></form></section>")
+
+
+def admin_page(data: Mapping[str, Sequence[Mapping[str, object]]] | None,
+               base: str) -> str:
+    """`base` is the URL path of /api/admin as the browser asked for it. Without
+    `data` (nobody signed in yet) the tables are left to the page's script."""
+    tables = "".join(_table(title, rows) for title, rows in (data or {}).items())
+    forms = "".join(_form(base, *f) for f in FORMS)
     levels = ", ".join(f"{n} {name}" for n, name in LEVELS.items())
+    obtain = escape(base.removesuffix("/admin") + "/jwt/obtain")
+    hidden = "" if data is not None else " hidden"
     return ("<!doctype html><html><head><meta charset='utf-8'><title>ws admin</title>"
-            "</head><body><h1>ws administration</h1>"
-            f"{tables}<h2>Operations</h2><p>Levels: {escape(levels)}</p>{forms}"
-            "</body></html>")
+            "<link rel='stylesheet' href='/static/app.css'>"
+            f"</head><body data-base='{escape(base)}'><h1>ws administration</h1>"
+            "<p id='status' role='status' aria-live='polite'></p>"
+            + SIGN_IN.format(obtain=obtain) +
+            f"<section id='admin-section'{hidden}>"
+            "<p><button type='button' id='sign-out'>Sign out</button></p>"
+            f"<div id='tables'>{tables}</div>"
+            f"<h2>Operations</h2><p>Levels: {escape(levels)}</p>{forms}</section>"
+            "<script src='/static/admin.js'></script></body></html>")

@@ -1,4 +1,6 @@
-"""The one place that turns errors into HTTP: {"error", "more", "type"}."""
+"""The one place every answer passes through: it turns errors into HTTP
+({"error", "more", "type"}) and gives every HTML answer the headers that keep a
+browser from running foreign scripts in it, framing it, or guessing types."""
 
 from __future__ import annotations
 
@@ -30,6 +32,13 @@ STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
     (errors.StorageFull, 507, "storage_full"),
 )
 
+# The pages run only this service's own scripts (no inline ones), talk only to
+# it, post forms only to it, and are never framed (clickjacking).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                           "base-uri 'none'; form-action 'self'")
+HTML_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
+
 # Key under which handlers record the asked `format` so errors use it too.
 FORMAT_REQUEST_KEY = web.RequestKey("ws_format", str)
 
@@ -50,8 +59,25 @@ def _map(error: errors.WsError) -> tuple[int, str]:
     return 500, "internal_error"
 
 
+def _with_browser_headers(response: web.StreamResponse) -> web.StreamResponse:
+    """No answer is sniffed into another type; an HTML one also gets the policy.
+    A streamed answer has sent its headers already, and is never HTML."""
+    if not response.prepared:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.content_type == "text/html":
+            for name, value in HTML_HEADERS.items():
+                response.headers.setdefault(name, value)
+    return response
+
+
 @web.middleware
 async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    return _with_browser_headers(await _answer(request, handler))
+
+
+async def _answer(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
     try:

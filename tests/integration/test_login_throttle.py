@@ -1,5 +1,6 @@
-"""Login throttling against the live service: per user name and per client
-address (loopback addresses 127.0.0.x stand for clients), 429 with Retry-After."""
+"""Login throttling against the live service: failures per user name from one
+client address and per address (loopback addresses 127.0.0.x stand for
+clients), 429 with Retry-After; a name's failures never lock it out elsewhere."""
 
 from __future__ import annotations
 
@@ -34,10 +35,14 @@ def login(service: LiveService, source: str, username: str,
 def test_login_is_throttled_per_name_and_per_address(
         service_factory: Callable[..., LiveService]) -> None:
     live = service_factory(auth={"login_burst": 3, "login_per_minute": 2})
-    # One name from many addresses: the name runs out.
+    # One name from many addresses: the name is not locked out elsewhere.
     for i in range(3):
         assert login(live, f"127.0.0.{10 + i}", "alice")[0] == 401
-    status, headers, body = login(live, "127.0.0.20", "alice", PASSWORD.format("alice"))
+    assert login(live, "127.0.0.20", "alice", PASSWORD.format("alice"))[0] == 200
+    # One name from one address: that address runs out for the name.
+    for _ in range(3):
+        assert login(live, "127.0.0.21", "alice")[0] == 401
+    status, headers, body = login(live, "127.0.0.21", "alice", PASSWORD.format("alice"))
     assert status == 429, body
     assert set(body) == {"error", "more", "type"} and body["type"] == "too_many_attempts"
     assert 1 <= int(headers["Retry-After"]) <= 30

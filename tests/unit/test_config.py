@@ -40,6 +40,8 @@ def test_config_from_the_environment(tmp_path: Path) -> None:
     ("[cluster]\nallowed_binds = ['/']\n", "allowed_binds"),
     ("server = 1\n", "server must be a table"),
     ("[server\n", "cannot read config"),
+    ("[auth]\njwt_secret = 'short but not 32 bytes long'\n",
+     "jwt_secret is 27 bytes: it must be at least 32 bytes"),
 ])
 def test_mistakes_are_named(tmp_path: Path, text: str, says: str) -> None:
     path = tmp_path / "ws.toml"
@@ -75,3 +77,10 @@ def test_the_cluster_backend_is_cli_or_drmaa(tmp_path: Path) -> None:
     assert load_config(path, {"DRMAA_LIBRARY_PATH": lib}).cluster.drmaa_library == lib
     path.write_text(f'[cluster]\nbackend = "drmaa"\ndrmaa_library = "{lib}"\n')
     assert load_config(path, {"DRMAA_LIBRARY_PATH": "/x"}).cluster.drmaa_library == lib
+
+
+def test_a_long_enough_jwt_secret_is_taken(tmp_path: Path) -> None:
+    path = tmp_path / "ws.toml"
+    path.write_text("[auth]\njwt_secret = '" + "s" * 32 + "'\n")
+    assert load_config(path, {}).auth.jwt_secret == "s" * 32
+    assert load_config(None, {}).auth.jwt_secret == ""  # generated at start

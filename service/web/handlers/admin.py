@@ -14,7 +14,13 @@ from service.accounts.authentication import is_admin
 from service.accounts.passwords import check_password, hash_password
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
-from service.core.errors import AccessDenied, Conflict, InvalidParameter, NotFound
+from service.core.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Conflict,
+    InvalidParameter,
+    NotFound,
+)
 from service.core.names import check_name
 from service.core.params import Params
 from service.core.store import Store
@@ -32,11 +38,16 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def _admin_request(request: web.Request) -> tuple[Params, str, Store]:
     params, fmt = await read_request(request)
+    return params, fmt, await _admins_store(request, params)
+
+
+async def _admins_store(request: web.Request, params: Params) -> Store:
+    """The store, if the caller is an administrator."""
     me = await authenticate(request, params)
     store = request.app[STORE_KEY]
     if not is_admin(store, me):
         raise AccessDenied("this is for administrators only")
-    return params, fmt, store
+    return store
 
 
 # ---- parameters ------------------------------------------------------------------------
@@ -81,16 +92,30 @@ def _overview(store: Store) -> dict[str, list[dict[str, object]]]:
 
 # ---- the overview ----------------------------------------------------------------------
 
+def _carries_token(request: web.Request, params: Params) -> bool:
+    try:
+        token_of(request, params)
+    except AuthenticationFailed:
+        return False
+    return True
+
+
 @routes.get("/api/admin")
 async def overview(request: web.Request) -> web.Response:
-    params, fmt, store = await _admin_request(request)
+    params, fmt = await read_request(request)
     browser = "format" not in params.values and "text/html" in request.headers.get(
         "Accept", "")
+    base = request.path.rstrip("/")
+    if (fmt == "api" or browser) and not _carries_token(request, params):
+        # A browser opening the page: it signs in by itself (the token never in
+        # its URL) and fetches the overview with the token in a header.
+        return web.Response(text=admin_page(None, base), content_type="text/html",
+                            headers=NO_STORE)
+    store = await _admins_store(request, params)
     if fmt == "api" or browser:
-        page = admin_page(_overview(store), request.path.rstrip("/"),
-                          token_of(request, params))
-        # The page holds the admin's token (in its forms) and the user list.
-        return web.Response(text=page, content_type="text/html", headers=NO_STORE)
+        # The page holds the user list: no cache may keep it.
+        return web.Response(text=admin_page(_overview(store), base),
+                            content_type="text/html", headers=NO_STORE)
     return render(_overview(store), fmt, headers=NO_STORE)
 
 

@@ -55,10 +55,9 @@ async def obtain(request: web.Request) -> web.Response:
     username, password = params.text("username"), params.text("password")
     if not username or not password:
         raise InvalidParameter("username and password are required")
-    throttle = request.app[LOGIN_THROTTLE_KEY]
-    throttle.attempt(username, request.remote or "unknown")
-    async with throttle.hashing:
-        await login(request.app[STORE_KEY], username, password)
+    store = request.app[STORE_KEY]
+    await request.app[LOGIN_THROTTLE_KEY].attempt(
+        username, request.remote or "unknown", lambda: login(store, username, password))
     token = issue_token(request.app[JWT_SECRET_KEY], username,
                         request.app[CONFIG_KEY].auth.jwt_lifetime_s)
     # A token is a credential: no cache may keep the answer (as RFC 6749 asks).

@@ -17,12 +17,9 @@ routes = Routes()
 STATIC = Path(__file__).resolve().parent.parent / "static"
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
          ".png": "image/png", ".svg": "image/svg+xml"}
-# The pages run only their own scripts and talk only to this service.
-HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                      "frame-ancestors 'none'; base-uri 'none'; "
-                                      "form-action 'self'",
-           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-           "Cache-Control": "no-cache"}
+# The Content-Security-Policy of HTML answers is set by service.web.middleware;
+# scripts and styles get nosniff there too.
+HEADERS = {"Cache-Control": "no-cache"}
 
 
 def _static(name: str) -> web.Response:
