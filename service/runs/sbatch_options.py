@@ -14,7 +14,10 @@ SBATCH_OPTIONS = ("mail-user", "mail-type", "time", "mem", "cpus-per-task", "par
 # Always used with fullmatch and re.ASCII: `$` alone would let a trailing newline
 # through, and \d would take non-ASCII digits that Slurm does not read.
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}", re.ASCII)
+# The first character is no `-`: Slurm hands the address to the mailer's command
+# line, where it would be read as an option.
+EMAIL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,}",
+                      re.ASCII)
 CPUS_RE = re.compile(r"[0-9]{1,4}", re.ASCII)
 
 

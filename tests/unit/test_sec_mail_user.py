@@ -8,8 +8,6 @@ import pytest
 from service.core.errors import InvalidParameter
 from service.runs.sbatch_options import check_value, parse_sbatch_list
 
-pytestmark = pytest.mark.xfail(strict=True, reason="fixed at merge")
-
 
 @pytest.mark.parametrize("value", ["-oQ@example.org", "-f@example.org",
                                    "--x@example.org"])
