@@ -173,8 +173,8 @@ class Poller:
                 new = self._update(key, state,
                                    {j: known[j] for j in state.job_ids if j in known},
                                    records.get(key), answered)
-            except Exception:
-                self._isolate(key, state)
+            except Exception as e:
+                self._isolate(key, state, e)
                 continue
             if new is not None:
                 changes[key] = new
@@ -183,7 +183,7 @@ class Poller:
                                     return_exceptions=True)
         for (key, state), error in zip(changes.items(), done, strict=True):
             if isinstance(error, Exception):
-                self._isolate(key, state)
+                self._isolate(key, state, error)
 
     def _count_round(self, live: int) -> None:
         """One line a minute: how often Slurm was asked, for admins and benchmarks."""
@@ -202,11 +202,11 @@ class Poller:
                 found[key] = read_exit_records(RunFolder(self.runs_dir / key))
         return found
 
-    def _isolate(self, key: str, state: RunState) -> None:
+    def _isolate(self, key: str, state: RunState, error: Exception) -> None:
         """A run that cannot be followed: ended NOK if its folder is gone (nothing
         can be served or judged), else left for the next round."""
         if (self.runs_dir / key).is_dir():
-            log.exception("job %s: this round could not follow it", state.job_id)
+            log.error("job %s: this round could not follow it", state.job_id, exc_info=error)
             return
         log.warning("job %s: its run folder is gone; ended NOK", state.job_id)
         self._following.pop(key, None)

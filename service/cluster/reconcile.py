@@ -47,7 +47,7 @@ CHILD_GRACE_S = 30.0
 FAST_ROUND_S = 1.0  # next round while such a child is awaited
 RETRY_S = 10.0  # next round after Slurm could not (fully) answer
 # A run indexed less than this ago by this process may still be being written
-# (POST: index, folder, then the poller): not lost, just young.
+# (POST: index, folder, then its submission): not lost, just young.
 IN_FLIGHT_S = 600.0
 SACCT_LOOKBACK_S = 3600.0  # sacct from this long before the oldest run asked about
 
