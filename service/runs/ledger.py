@@ -127,10 +127,12 @@ class Ledger:
 
     def _learn(self, key: str, state: RunState) -> None:
         if state.final:
+            # The index first: if it is locked, the run stays in the view, followed,
+            # and its next change tries again.
+            self.store.set_run_cr(key, state.cr)
             # From now on state.json alone answers: the view holds live runs only,
             # so it does not grow with every run the service ever had.
             self._live.pop(key, None)
-            self.store.set_run_cr(key, state.cr)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)
         elif key in self._live:
