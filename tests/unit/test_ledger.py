@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -242,3 +243,22 @@ def test_ws_admin_reindex(cli: Cli) -> None:
     store = cli.store()
     assert store.get_run(KEYS[0]).cr == "OK"  # type: ignore[union-attr]
     assert store.get_run(KEYS[1]).cr == WAIT  # type: ignore[union-attr]
+
+
+async def test_a_locked_index_leaves_the_run_followed(
+        tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = await create(ledger, tmp_path)
+    set_run_cr = ledger.store.set_run_cr
+
+    def locked(key: str, cr: str) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(ledger.store, "set_run_cr", locked)
+    ended = RunState(cr=NOK, latest_cr=ENDED_NOK, jobs=(7,), cause="x")
+    with pytest.raises(sqlite3.OperationalError):
+        await ledger.change(key, ended)
+    assert ledger.live_state(key) == RunState(updated=ledger.clock.time())  # followed still
+    monkeypatch.setattr(ledger.store, "set_run_cr", set_run_cr)
+    await ledger.change(key, ended)  # the next round
+    assert ledger.live_state(key) is None
+    assert ledger.store.get_run(key).cr == "NOK"  # type: ignore[union-attr]
