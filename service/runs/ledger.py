@@ -93,13 +93,13 @@ class Ledger:
 
     def discard(self, key: str) -> None:
         """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
-        self._live.pop(key, None)
-        self.store.remove_run(key)
+        self.forget(key)
         runfolder.remove(self.runs_dir / key)
 
     def forget(self, key: str) -> None:
-        """An ended run whose folder was removed (retention): out of the index."""
+        """A run whose folder is (being) removed: out of the index and the view."""
         self._live.pop(key, None)
+        self._writing.pop(key, None)
         self.store.remove_run(key)
 
     # ---- changing ------------------------------------------------------------------------
