@@ -19,6 +19,7 @@ from service.cli.admin_commands import (
     container_list,
     container_remove,
     container_update,
+    runs_reindex,
     software_add,
     software_list,
     software_remove,
@@ -132,6 +133,9 @@ def add_parser(sub: SubParsers) -> None:
     _container_parsers(what)
     _software_parsers(what)
     _access_parsers(what)
+    _command(what, "reindex", runs_reindex,
+             "rebuild the run index from the run folders (their request.json and "
+             "state.json are the record of truth)")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -22,6 +22,7 @@ from service.core.config import Config
 from service.core.errors import Conflict, InvalidParameter, NotFound
 from service.core.names import check_name
 from service.core.store import Store
+from service.runs.ledger import Ledger
 
 # ---- output --------------------------------------------------------------------------------
 
@@ -189,3 +190,10 @@ def access_list(args: argparse.Namespace, config: Config, store: Store) -> None:
     _print_rows(args, [
         {"user": g.user, "kind": g.kind, "target": g.target, "level": g.level}
         for g in access.list_grants(store, args.user)])
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+def runs_reindex(args: argparse.Namespace, config: Config, store: Store) -> None:
+    count = Ledger(store, config.runs_dir).reindex()
+    print(f"indexed {count} runs from {config.runs_dir}")

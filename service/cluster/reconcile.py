@@ -2,8 +2,8 @@
 then on a slow interval (cluster.reconcile_interval_s).
 
 A live cluster run nobody follows is put right:
-- the store says WAIT, the poller does not know the run: its folder decides
-  (a final state.json: the store learns it; a live one: the poller follows it);
+- the store says WAIT, the ledger's view does not have the run: its folder
+  decides (a final state.json: the store learns it; a live one: followed again);
 - the run has no saved job ids and no submission under way (the service was
   stopped between `sbatch` and the save, or before it submitted at all): its
   jobs are taken from status/ (the executor's jobs list, once Snakemake's child
@@ -21,7 +21,6 @@ import asyncio
 import logging
 import os
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,19 +29,17 @@ from ws_slurm import records
 from ws_slurm.query import SlurmQuery
 
 from service.cluster import byname, slurm
-from service.cluster.poller import Poller
-from service.cluster.submissions import Submissions
+from service.cluster.submission_queue import SubmissionQueue
 from service.cluster.submit import (
     SUBMISSION_STARTED,
-    ended_unsubmitted,
     not_all_in_slurm,
     slurm_refused,
     submission_records,
 )
-from service.core.store import Store
+from service.core.clock import SYSTEM_CLOCK, Clock
 from service.runs.folder import RunFolder
-from service.runs.lifecycle import load_record, load_state
-from service.runs.state import NOK
+from service.runs.ledger import Ledger, load_state
+from service.runs.record import load_record
 
 log = logging.getLogger(__name__)
 # A Snakemake child that began submitting may outlive the service that forked it
@@ -51,7 +48,7 @@ CHILD_GRACE_S = 30.0
 FAST_ROUND_S = 1.0  # next round while such a child is awaited
 RETRY_S = 10.0  # next round after Slurm could not (fully) answer
 # A run indexed less than this ago by this process may still be being written
-# (POST: index, folder, then the poller): not lost, just young.
+# (POST: index, folder, then its submission): not lost, just young.
 IN_FLIGHT_S = 600.0
 SACCT_LOOKBACK_S = 3600.0  # sacct from this long before the oldest run asked about
 
@@ -137,16 +134,17 @@ class SlurmByName:
 
 
 class Reconciler:
-    def __init__(self, store: Store, poller: Poller, submissions: Submissions,
-                 runs_dir: Path, interval_s: float, slurm_names: SlurmByName | None = None
+    def __init__(self, ledger: Ledger, submissions: SubmissionQueue, interval_s: float,
+                 slurm_names: SlurmByName | None = None, clock: Clock = SYSTEM_CLOCK
                  ) -> None:
-        self.store = store
-        self.poller = poller
+        self.ledger = ledger
+        self.store = ledger.store
         self.submissions = submissions
-        self.runs_dir = runs_dir
+        self.runs_dir: Path = ledger.runs_dir
         self.interval_s = interval_s
         self.slurm = slurm_names or SlurmByName()
-        self._started = time.time()
+        self.clock = clock
+        self._started = clock.time()
 
     async def run(self) -> None:
         while True:
@@ -163,15 +161,12 @@ class Reconciler:
         await self._store_against_view()
         return min(self.interval_s, await self._orphans())
 
-    # ---- the store against the poller's view ------------------------------------------
+    # ---- the store against the ledger's view ------------------------------------------
     async def _store_against_view(self) -> None:
-        now = time.time()
+        now = self.clock.time()
         for entry in self.store.live_runs("cluster"):
             key = entry.key
-            state = self.poller.state_of(key)
-            if state is not None:
-                if state.final:  # stopped between state.json and the index: finish it
-                    self.poller.save(key, state)
+            if self.ledger.live_state(key) is not None:
                 continue
             if self.submissions.busy(key) or (
                     entry.created >= self._started - 1 and now - entry.created < IN_FLIGHT_S):
@@ -181,21 +176,21 @@ class Reconciler:
                 state = await asyncio.to_thread(load_state, folder)
             except (OSError, ValueError, TypeError):
                 log.warning("run %s: no readable state.json; ended NOK", entry.number)
-                self.store.set_run_cr(key, NOK)
+                self.ledger.end_unfollowable(key)
                 continue
-            if state.final:
-                self.store.set_run_cr(key, state.cr)
-            else:
+            if not state.final:
                 log.info("run %s: followed again (nobody followed it)", entry.number)
-                self.poller.track(key, state)
+            # Final: stopped between state.json and the index, which learns it now.
+            self.ledger.resume(key, state)
 
     # ---- live runs without job ids --------------------------------------------------------
     async def _orphans(self) -> float:
-        keys = [k for k in self.poller.unsubmitted() if not self.submissions.busy(k)]
+        keys = [k for k, run in self.ledger.live("cluster").items()
+                if not run.state.job_ids and not self.submissions.busy(k)]
         if not keys:
             return self.interval_s
         facts = await asyncio.to_thread(self._read_all, keys)
-        now = time.time()
+        now = self.clock.time()
         delay, ask = self.interval_s, dict[str, str]()
         for key, (name, fact) in facts.items():
             decision = decide(fact, now) if name else Decision(
@@ -205,7 +200,7 @@ class Reconciler:
             elif decision.action in (WAIT, ASK):  # ASK: more than one query holds
                 delay = FAST_ROUND_S
             else:
-                self._apply(key, name, decision, fact)
+                await self._apply(key, name, decision, fact)
         if ask:
             since = min(self._created(k) for k in ask) - SACCT_LOOKBACK_S
             found, complete = await self.slurm.find(ask, since)
@@ -214,7 +209,7 @@ class Reconciler:
                                   else found.get(key, ()), complete)
                 if decision.action in (WAIT, ASK):  # Slurm did not (fully) answer
                     delay = min(delay, RETRY_S)
-                self._apply(key, name, decision, facts[key][1])
+                await self._apply(key, name, decision, facts[key][1])
         return delay
 
     def _read_all(self, keys: list[str]) -> dict[str, tuple[str, OrphanFacts]]:
@@ -233,10 +228,11 @@ class Reconciler:
 
     def _created(self, key: str) -> float:
         entry = self.store.get_run(key)
-        return entry.created if entry else time.time() - 86400
+        return entry.created if entry else self.clock.time() - 86400
 
-    def _apply(self, key: str, name: str, decision: Decision, facts: OrphanFacts) -> None:
-        state = self.poller.state_of(key)
+    async def _apply(self, key: str, name: str, decision: Decision,
+                     facts: OrphanFacts) -> None:
+        state = self.ledger.live_state(key)
         if state is None or state.final or state.job_ids or self.submissions.busy(key):
             return  # settled meanwhile
         if decision.action == ADOPT:
@@ -244,13 +240,13 @@ class Reconciler:
                      ",".join(map(str, decision.job_ids)))
             if not facts.listed:
                 rebuild_jobs_list(self.runs_dir / key / "status", decision.job_ids)
-            self.submissions.adopt(key, state, name, decision.job_ids)
+            await self.submissions.submitted(key, name, decision.job_ids)
         elif decision.action == SUBMIT:
             log.info("run %s: never submitted; submitting it now", name)
-            self.submissions.start(key, state, name)
+            self.submissions.start(key, name)
         elif decision.action == END:
             log.warning("run %s: ended NOK: %s", name, decision.cause)
-            self.poller.save(key, ended_unsubmitted(state, decision.cause))
+            await self.submissions.end(key, decision.cause)
 
 
 def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:

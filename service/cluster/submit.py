@@ -1,6 +1,6 @@
 """How a prepared run folder reaches Slurm: the one swappable piece.
 
-`WorkflowSubmitter` (the service's): the run's workflow is run by a Snakemake
+`SnakemakeSubmitter` (the service's): the run's workflow is run by a Snakemake
 kept warm on the login node (a forked child per run) with the Slurm profile,
 ws's executor (plugin/) and --immediate-submit: each rule becomes one Slurm job
 running the rule's own command in its container (no Snakemake in the job),
@@ -45,13 +45,13 @@ def slurm_refused(why: str) -> str:
     return f"Slurm did not take the job: {why}"
 
 
-def ended_unsubmitted(state: RunState, cause: str) -> RunState:
+def ended_unsubmitted(state: RunState, cause: str, now: float) -> RunState:
     """A run whose jobs did not all reach Slurm, ended: NOK, NOT_SUBMITTED."""
-    return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
+    return state.moved_to(now, cr=NOK, latest_cr=ENDED_NOK, latest_state="NOT_SUBMITTED",
                           cause=cause)
 
 
-class Submitter(Protocol):
+class RunSubmitter(Protocol):
     async def submit(self, folder: RunFolder) -> tuple[int, ...]:
         """Put the run's jobs into Slurm; their ids, in the workflow's order.
         SubmissionFailed (with Slurm's words) if they are not all there."""
@@ -79,7 +79,7 @@ def backend_args(cluster: ClusterConfig) -> list[str]:
     return executor_args(cluster.drmaa_library)
 
 
-class WorkflowSubmitter:
+class SnakemakeSubmitter:
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
                  targets: Sequence[str] = ("work/stdout.txt",),
                  extra_args: Sequence[str] = ()) -> None:

@@ -125,17 +125,32 @@ class Store:
         self.db.close()
 
     # ---- run index -------------------------------------------------------------------
-    def add_run(self, key: str, software: str, owner: str, kind: str) -> int:
+    def add_run(self, key: str, software: str, owner: str, kind: str,
+                created: float | None = None) -> int:
         """Index a new run; returns its number (the `114` of `114-ws-sw_example`)."""
         cur = self.db.execute(
             "INSERT INTO runs (key, software, owner, kind, created) VALUES (?, ?, ?, ?, ?)",
-            (key, software, owner, kind, time.time()),
+            (key, software, owner, kind, time.time() if created is None else created),
         )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
     def remove_run(self, key: str) -> None:
         self.db.execute("DELETE FROM runs WHERE key = ?", (key,))
+
+    def replace_runs(self, entries: list[RunIndexEntry]) -> None:
+        """The whole index, rebuilt (from the run folders): numbers are kept, and
+        new runs are numbered after the highest."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM runs")
+            db.executemany(
+                "INSERT INTO runs (number, key, software, owner, kind, created, cr) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.number, e.key, e.software, e.owner, e.kind, e.created, e.cr)
+                 for e in entries])
+
+    def has_runs(self) -> bool:
+        return self.db.execute("SELECT 1 FROM runs LIMIT 1").fetchone() is not None
 
     def set_run_cr(self, key: str, cr: str) -> None:
         self.db.execute("UPDATE runs SET cr = ? WHERE key = ?", (cr, key))

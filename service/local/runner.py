@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from service.core.config import LocalRunConfig
@@ -23,6 +23,7 @@ from service.local.limits import UNBOUNDED, LocalLimits, prlimit_argv, rlimits
 from service.local.warm_client import WarmSnakemake, WarmSnakemakeGone
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
+from service.runs.ledger import Ledger
 from service.runs.state import RunState, ended
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,10 @@ class LocalRunner:
         if self.warm is not None:
             await self.warm.stop()
 
-    async def run(self, folder: RunFolder, state: RunState,
+    async def run(self, ledger: Ledger, key: str,
                   limits: LocalLimits = UNBOUNDED) -> RunState:
+        """Run it, once a slot is free; its final state, in the ledger too. Busy
+        (nothing run, nothing changed) when the waiting line is full."""
         if self._slots.locked() and self._waiting >= self.config.max_waiting:
             raise Busy("every local run slot is busy and the waiting line is full",
                        ["retry later, or run on the cluster (POST "
@@ -80,9 +83,12 @@ class LocalRunner:
         finally:
             self._waiting -= 1
         try:
-            return await self._execute(folder, state, limits)
+            end = await self._execute(ledger.folder(key), ledger.state_of(key), limits,
+                                      ledger.clock.time)
         finally:
             self._slots.release()
+        await ledger.change(key, end)
+        return end
 
     async def _launch(self, folder: RunFolder,
                       limits: LocalLimits) -> tuple[int, Awaitable[int]]:
@@ -115,8 +121,8 @@ class LocalRunner:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         return proc.pid, proc.wait()
 
-    async def _execute(self, folder: RunFolder, state: RunState,
-                       limits: LocalLimits) -> RunState:
+    async def _execute(self, folder: RunFolder, state: RunState, limits: LocalLimits,
+                       now: Callable[[], float]) -> RunState:
         pid, exited = await self._launch(folder, limits)
         waiting = asyncio.ensure_future(exited)
         try:
@@ -125,15 +131,15 @@ class LocalRunner:
             _kill_group(pid)
             await waiting
             records = await asyncio.to_thread(read_exit_records, folder)
-            return ended(state, "TIMEOUT", records).moved_to(
-                cause=f"the run reached the time limit of local runs "
+            return ended(state, "TIMEOUT", records, now()).moved_to(
+                now(), cause=f"the run reached the time limit of local runs "
                       f"({self.config.time_limit_s:g} s)")
         except asyncio.CancelledError:
             _kill_group(pid)
             raise
         # Off the event loop: status/ is read with care, but a disk can be slow.
         records = await asyncio.to_thread(read_exit_records, folder)
-        return ended(state, "COMPLETED" if code == 0 else "FAILED", records)
+        return ended(state, "COMPLETED" if code == 0 else "FAILED", records, now())
 
 
 def _kill_group(pid: int) -> None:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.core.errors import InvalidParameter
 from service.core.store import RunIndexEntry, Store
-from service.runs.folder import RunFolder
-from service.runs.lifecycle import load_state
-from service.runs.state import RunState
+from service.runs.state import Cr, RunState
 
 MAX_PER_PAGE = 100
 
@@ -44,12 +41,14 @@ class RunListQuery(BaseModel):
 
 
 class RunSummary(BaseModel):
+    model_config = ConfigDict(use_enum_values=True)  # answers hold plain strings
+
     key: str = Field(description="the run's key (a capability: keep it private)")
     name: str = Field(description="the software")
     number: int = Field(description="the run's number, as in its job name")
     kind: Literal["cluster", "local"]
     created: str = Field(description="when the run was asked for (ISO 8601, UTC)")
-    cr: Literal["WAIT", "OK", "NOK"]
+    cr: Cr
     latest_state: str = Field(description="Slurm's latest state of its job")
     job_id: int | None = Field(description="the Slurm job id (cluster runs)")
     cause: str = Field(description="why a NOK run ended so ('' otherwise)")
@@ -62,27 +61,24 @@ class RunPage(BaseModel):
     total: int = Field(description="how many runs match, over all pages")
 
 
-def _summary(entry: RunIndexEntry, runs_dir: Path,
-             live_state_of: Callable[[str], RunState | None]) -> RunSummary:
-    state = live_state_of(entry.key)
-    if state is None:
-        try:
-            state = load_state(RunFolder(runs_dir / entry.key))
-        except (OSError, ValueError):
-            state = RunState(cr=entry.cr, latest_state="UNKNOWN")
+def _summary(entry: RunIndexEntry, state_of: Callable[[str], RunState]) -> RunSummary:
+    try:
+        state = state_of(entry.key)
+    except (OSError, ValueError, TypeError):
+        state = RunState(cr=Cr(entry.cr), latest_state="UNKNOWN")
     return RunSummary(
         key=entry.key, name=entry.software, number=entry.number,
         kind=entry.kind,  # type: ignore[arg-type]
         created=datetime.fromtimestamp(entry.created, UTC).isoformat(timespec="seconds"),
-        cr=state.cr,  # type: ignore[arg-type]
-        latest_state=state.latest_state, job_id=state.job_id, cause=state.cause)
+        cr=state.cr, latest_state=state.latest_state, job_id=state.job_id,
+        cause=state.cause)
 
 
-def list_runs(store: Store, runs_dir: Path, owner: str, query: RunListQuery,
-              live_state_of: Callable[[str], RunState | None]) -> RunPage:
-    """`live_state_of`: the poller's view, fresher than state.json for live runs."""
+def list_runs(store: Store, owner: str, query: RunListQuery,
+              state_of: Callable[[str], RunState]) -> RunPage:
+    """`state_of`: the ledger's (its live view, fresher than state.json, else state.json)."""
     entries, total = store.runs_of(owner, query.state, query.software,
                                    limit=query.per_page,
                                    offset=(query.page - 1) * query.per_page)
-    return RunPage(runs=[_summary(e, runs_dir, live_state_of) for e in entries],
+    return RunPage(runs=[_summary(e, state_of) for e in entries],
                    page=query.page, per_page=query.per_page, total=total)

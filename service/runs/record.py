@@ -6,6 +6,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from service.core import atomic
+from service.core.errors import NotFound
+from service.runs.folder import RunFolder
 from service.runs.request import REQUEST_VERSION, RunRequest
 
 
@@ -38,3 +41,16 @@ class RunRecord:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields["request"] = RunRequest.from_dict(data["request"])
         return cls(**fields)
+
+
+def load_record(folder: RunFolder) -> RunRecord:
+    """The run's record; NotFound (never a crash) for one that cannot be read:
+    missing, damaged, or written by another version of ws."""
+    try:
+        data = atomic.read_json(folder.request_file)
+        if not isinstance(data, dict):
+            raise ValueError("request.json is not an object")
+        return RunRecord.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise NotFound("unknown run key",
+                       ["the run's record cannot be read by this version of ws"]) from e

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.runs.request import RunReport
+from service.runs.state import Cr, LatestCr
 
 
 class Resource(BaseModel):
@@ -16,22 +17,25 @@ class Resource(BaseModel):
 
 
 class Process(BaseModel):
-    model_config = ConfigDict(extra="allow")  # a later executor may add job ids
+    # extra: a later executor may add job ids; enum values: answers hold plain strings.
+    model_config = ConfigDict(extra="allow", use_enum_values=True)
 
     jobname: str = Field(description="run number, service, software: 114-ws-sw_example")
     job_id: int | None = Field(description="the Slurm job id")
-    latest_cr: Literal["IN_PROGRESS", "ENDED_OK", "ENDED_NOK"]
+    latest_cr: LatestCr
     latest_state: str = Field(description="Slurm's state: PENDING, RUNNING, COMPLETED, "
                                           "FAILED, TIMEOUT, OUT_OF_MEMORY, CANCELLED, ...")
     cause: str | None = Field(default=None, description="NOK runs: why")
 
 
 class ClusterReport(BaseModel):
+    model_config = ConfigDict(use_enum_values=True)
+
     request: RunReport
     rsrc: Resource
     process: Process
     name: str = Field(description="the software")
-    cr: Literal["WAIT", "OK", "NOK"] = Field(description="WAIT while running, then OK or NOK")
+    cr: Cr = Field(description="WAIT while running, then OK or NOK")
 
 
 class LocalReport(BaseModel):

@@ -44,10 +44,9 @@ def cluster_report(record: RunRecord, state: RunState, identity: str) -> dict[st
         request=RunReport(**record.request.report(cluster=True)),
         rsrc=Resource(identity=identity),
         process=Process(jobname=record.jobname, job_id=state.job_id,
-                        latest_cr=state.latest_cr,  # type: ignore[arg-type]
-                        latest_state=state.latest_state,
+                        latest_cr=state.latest_cr, latest_state=state.latest_state,
                         cause=state.cause if state.cr == NOK else None),
-        name=record.name, cr=state.cr)  # type: ignore[arg-type]
+        name=record.name, cr=state.cr)
     data = report.model_dump()
     data["request"] = record.request.report(cluster=True)  # its own omissions
     if data["process"]["cause"] is None:
@@ -57,7 +56,8 @@ def cluster_report(record: RunRecord, state: RunState, identity: str) -> dict[st
 
 def local_report(record: RunRecord, state: RunState, folder: RunFolder) -> dict[str, Any]:
     report: dict[str, Any] = {"name": record.name,
-                              "request": record.request.report(cluster=False), "cr": state.cr}
+                              "request": record.request.report(cluster=False),
+                              "cr": state.cr.value}
     if state.cr == NOK:
         report["cause"] = state.cause
         report["stderr"] = stderr_tail(folder)

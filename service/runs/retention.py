@@ -3,7 +3,7 @@ deleted by the service itself, so the disk does not fill up with old results.
 
 A background task (run_retention, started by the web app's cleanup_ctx) sweeps every
 limits.retention_check_s seconds. Live runs (cr WAIT) are never touched. The
-store is used from the event loop only (one SQLite connection); the file
+index is used from the event loop only (one SQLite connection); the file
 deletions run in a thread."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.core.config import Config
-from service.core.store import Store
 from service.runs.folder import KEY_RE, STAGING
+from service.runs.ledger import Ledger
 from service.runs.results import DOWNLOAD_KEY_RE
 
 log = logging.getLogger(__name__)
@@ -92,28 +92,28 @@ def remove_stale_staging(runs_dir: Path, cutoff: float) -> None:
                 os.unlink(entry.path)
 
 
-async def sweep(store: Store, config: Config, now: float) -> SweepResult:
+async def sweep(ledger: Ledger, config: Config, now: float) -> SweepResult:
     """One pass: delete what is older than the retention age at `now`."""
     age = max_age_s(config)
     cutoff = now - age
-    old = [entry.key for entry in store.runs_older_than(cutoff)]
+    old = [entry.key for entry in ledger.store.runs_older_than(cutoff)]
     # Folder first, then the index entry: a crash in between leaves an index entry
     # the next pass removes, never a folder nobody knows of.
     await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
     for key in old:
-        store.remove_run(key)
+        ledger.forget(key)
     downloads = await asyncio.to_thread(remove_old_downloads, config.downloads_dir, cutoff)
     await asyncio.to_thread(remove_stale_staging, config.runs_dir,
                             now - max(age, STAGING_MIN_AGE_S))
     return SweepResult(tuple(old), tuple(downloads))
 
 
-async def run_retention(store: Store, config: Config,
+async def run_retention(ledger: Ledger, config: Config,
                         clock: Callable[[], float] = time.time) -> None:
     """Sweep forever, every limits.retention_check_s seconds."""
     while True:
         try:
-            result = await sweep(store, config, clock())
+            result = await sweep(ledger, config, clock())
             if result.runs or result.downloads:
                 log.info("retention: deleted %d runs and %d downloads older than %g days",
                          len(result.runs), len(result.downloads),

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-IN_PROGRESS, ENDED_OK, ENDED_NOK = "IN_PROGRESS", "ENDED_OK", "ENDED_NOK"
-WAIT, OK, NOK = "WAIT", "OK", "NOK"
+
+class Cr(StrEnum):
+    """The run's one answer: WAIT while it runs, then OK or NOK for good."""
+
+    WAIT = "WAIT"
+    OK = "OK"
+    NOK = "NOK"
+
+
+class LatestCr(StrEnum):
+    IN_PROGRESS = "IN_PROGRESS"
+    ENDED_OK = "ENDED_OK"
+    ENDED_NOK = "ENDED_NOK"
+
+
+WAIT, OK, NOK = Cr.WAIT, Cr.OK, Cr.NOK
+IN_PROGRESS, ENDED_OK, ENDED_NOK = LatestCr.IN_PROGRESS, LatestCr.ENDED_OK, LatestCr.ENDED_NOK
 
 SLURM_CAUSES = {
     "TIMEOUT": "the job reached its time limit",
@@ -25,35 +40,45 @@ SLURM_CAUSES = {
 
 @dataclass(frozen=True)
 class RunState:
-    cr: str = WAIT
-    latest_cr: str = IN_PROGRESS
-    latest_state: str = "PENDING"
-    job_id: int | None = None
+    cr: Cr = Cr.WAIT
+    latest_cr: LatestCr = LatestCr.IN_PROGRESS
+    latest_state: str = "PENDING"  # Slurm's own word, whatever it says
     cause: str = ""
     updated: float = 0.0
     # Every Slurm job of the run's workflow (ws's executor: one per rule), in
-    # Snakemake's order; empty for a run whose one job is job_id.
+    # Snakemake's order; empty until they are all in Slurm.
     jobs: tuple[int, ...] = ()
 
     @property
     def final(self) -> bool:
-        return self.cr != WAIT
+        return self.cr != Cr.WAIT
+
+    @property
+    def job_id(self) -> int | None:
+        """The job the reports show (the first): they name one job per run."""
+        return self.jobs[0] if self.jobs else None
+
+    @property
+    def job_ids(self) -> tuple[int, ...]:
+        return self.jobs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def job_ids(self) -> tuple[int, ...]:
-        return self.jobs or (() if self.job_id is None else (self.job_id,))
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunState:
+        """Any state.json so far: one written before `jobs` named its one job `job_id`."""
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        values["jobs"] = tuple(int(j) for j in values.get("jobs") or ())
+        jobs = tuple(int(j) for j in values.get("jobs") or ())
+        if not jobs and data.get("job_id") is not None:
+            jobs = (int(data["job_id"]),)
+        values["jobs"] = jobs
+        values["cr"] = Cr(values.get("cr", Cr.WAIT))
+        values["latest_cr"] = LatestCr(values.get("latest_cr", LatestCr.IN_PROGRESS))
         return cls(**values)
 
-    def moved_to(self, **changes: Any) -> RunState:
-        return replace(self, updated=time.time(), **changes)
+    def moved_to(self, now: float, **changes: Any) -> RunState:
+        return replace(self, updated=now, **changes)
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,7 @@ class ExitRecords:
     jobs: tuple[JobExit, ...] = ()
 
 
-def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
+def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -> RunState:
     """The one final state of a run whose job is over. OK only when Slurm, Snakemake
     and the command all say so: a job killed at its time limit is never OK."""
     cause = ""
@@ -100,17 +125,19 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords) -> RunState:
     elif slurm_state != "COMPLETED":
         cause = f"Slurm reports {slurm_state}"
     if cause:
-        return state.moved_to(cr=NOK, latest_cr=ENDED_NOK, latest_state=slurm_state,
+        return state.moved_to(now, cr=NOK, latest_cr=ENDED_NOK, latest_state=slurm_state,
                               cause=cause)
-    return state.moved_to(cr=OK, latest_cr=ENDED_OK, latest_state=slurm_state, cause="")
+    return state.moved_to(now, cr=OK, latest_cr=ENDED_OK, latest_state=slurm_state,
+                          cause="")
 
 
-def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecords) -> RunState:
+def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecords,
+               now: float) -> RunState:
     """The one final state of a run of several jobs, all over: OK only when every
     job is COMPLETED with its command exited 0; otherwise NOK with the cause of
     the first job (in the workflow's order) that is not."""
     if not records.jobs:
-        return ended(state, slurm_states.get(state.job_id or -1, "UNKNOWN"), records)
+        return ended(state, slurm_states.get(state.job_id or -1, "UNKNOWN"), records, now)
     if records.snakemake is None:
         # Snakemake's child only submits (its exit says the submission ended): a run
         # followed again by its jobs' name after that child was cut off (reconcile.py)
@@ -118,7 +145,7 @@ def ended_jobs(state: RunState, slurm_states: dict[int, str], records: ExitRecor
         records = replace(records, snakemake=0)
     for job in records.jobs:
         one = replace(records, command=job.exit, jobs=(job,))
-        end = ended(state, slurm_states.get(job.slurm_id, "UNKNOWN"), one)
+        end = ended(state, slurm_states.get(job.slurm_id, "UNKNOWN"), one, now)
         if end.cr != OK:
             return end
-    return ended(state, "COMPLETED", records)
+    return ended(state, "COMPLETED", records, now)

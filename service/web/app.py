@@ -15,42 +15,44 @@ from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
-from service.cluster.submissions import Submissions
-from service.cluster.submit import Submitter, WorkflowSubmitter, backend_args
+from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.submit import RunSubmitter, SnakemakeSubmitter, backend_args
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
-from service.runs.lifecycle import end_interrupted_local_runs
+from service.runs.ledger import Ledger
 from service.runs.retention import run_retention
 from service.web.handlers import (
     access,
     admin,
     catalogue,
+    cluster_runs,
     download,
     jwt,
-    muse,
+    local_runs,
+    my_runs,
     pages,
-    run,
-    runs,
 )
 from service.web.keys import (
     CONFIG_KEY,
     JOB_STATUS_KEY,
     JWT_SECRET_KEY,
+    LEDGER_KEY,
     LOCAL_RUNNER_KEY,
     LOGIN_THROTTLE_KEY,
     MODULES_KEY,
     POLLER_KEY,
     PROBE_KEY,
     STORE_KEY,
-    SUBMISSIONS_KEY,
+    SUBMISSION_QUEUE_KEY,
     SUBMITTER_KEY,
     UPLOAD_GATE_KEY,
 )
 from service.web.middleware import error_middleware
 from service.web.params import UploadGate
 
-HANDLER_MODULES = (jwt, catalogue, access, admin, muse, download, run, runs, pages)
+HANDLER_MODULES = (jwt, catalogue, access, admin, cluster_runs, download, local_runs, my_runs,
+                   pages)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -59,14 +61,16 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
     store = Store(config.database, SERVICE_BUSY_TIMEOUT_MS)
     app[STORE_KEY] = store
+    ledger = Ledger(store, config.runs_dir)
+    # Runs submitted before a restart are followed again; local runs it cut off end.
+    await ledger.load()
+    app[LEDGER_KEY] = ledger
     yield
     store.close()
 
 
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    poller = Poller(app[STORE_KEY], app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster,
-                    app[JOB_STATUS_KEY])
-    poller.load()  # runs submitted before a restart are followed again
+    poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[JOB_STATUS_KEY])
     app[POLLER_KEY] = poller
     task = asyncio.create_task(poller.run())
     yield
@@ -80,13 +84,13 @@ async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cluster runs' submissions, behind their POSTs' answers (after the poller,
-    whose view they fill, and the warm Snakemake, which runs their workflows)."""
+    which follows their jobs, and the warm Snakemake, which runs their workflows)."""
     await app[PROBE_KEY].start()
-    submissions = Submissions(app[SUBMITTER_KEY], app[POLLER_KEY], app[CONFIG_KEY].runs_dir)
-    app[SUBMISSIONS_KEY] = submissions
+    submissions = SubmissionQueue(app[SUBMITTER_KEY], app[LEDGER_KEY], app[POLLER_KEY])
+    app[SUBMISSION_QUEUE_KEY] = submissions
     # Runs a restart left without job ids or unfollowed, at once and then now and then.
-    reconciler = Reconciler(app[STORE_KEY], app[POLLER_KEY], submissions,
-                            app[CONFIG_KEY].runs_dir, app[CONFIG_KEY].cluster.reconcile_interval_s)
+    reconciler = Reconciler(app[LEDGER_KEY], submissions,
+                            app[CONFIG_KEY].cluster.reconcile_interval_s)
     task = asyncio.create_task(reconciler.run())
     yield
     task.cancel()
@@ -96,7 +100,6 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
-    end_interrupted_local_runs(app[STORE_KEY], app[CONFIG_KEY].runs_dir)
     runner = app[LOCAL_RUNNER_KEY]
     await runner.start()
     yield
@@ -109,14 +112,14 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
     if config.limits.retention_days <= 0:
         yield
         return
-    task = asyncio.create_task(run_retention(app[STORE_KEY], config))
+    task = asyncio.create_task(run_retention(app[LEDGER_KEY], config))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-def create_app(config: Config, submitter: Submitter | None = None) -> web.Application:
+def create_app(config: Config, submitter: RunSubmitter | None = None) -> web.Application:
     # Bodies other than multipart (streamed with their own limits) stay small.
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
@@ -127,7 +130,7 @@ def create_app(config: Config, submitter: Submitter | None = None) -> web.Applic
     runner = LocalRunner(config.local)
     app[LOCAL_RUNNER_KEY] = runner
     # Cluster runs' workflows run from the warm Snakemake too (ws's executor).
-    app[SUBMITTER_KEY] = submitter or WorkflowSubmitter(
+    app[SUBMITTER_KEY] = submitter or SnakemakeSubmitter(
         runner, config.cluster.profile_dir, extra_args=backend_args(config.cluster))
     app[PROBE_KEY] = ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)

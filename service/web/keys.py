@@ -9,20 +9,22 @@ from service.cluster.jobstatus import JobStatusSource
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
-from service.cluster.submissions import Submissions
-from service.cluster.submit import Submitter
+from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.submit import RunSubmitter
 from service.core.config import Config
 from service.core.store import Store
 from service.local.runner import LocalRunner
+from service.runs.ledger import Ledger
 from service.web.params import UploadGate
 
 CONFIG_KEY = web.AppKey("config", Config)
 STORE_KEY = web.AppKey("store", Store)
 JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
+LEDGER_KEY = web.AppKey("ledger", Ledger)
 POLLER_KEY = web.AppKey("poller", Poller)
 JOB_STATUS_KEY = web.AppKey("job_status", JobStatusSource)
-SUBMITTER_KEY = web.AppKey("submitter", Submitter)
-SUBMISSIONS_KEY = web.AppKey("submissions", Submissions)
+SUBMITTER_KEY = web.AppKey("submitter", RunSubmitter)
+SUBMISSION_QUEUE_KEY = web.AppKey("submission_queue", SubmissionQueue)
 PROBE_KEY = web.AppKey("probe", ControllerProbe)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)

@@ -18,7 +18,14 @@ from service.runs.lifecycle import PreparedRun, prepare_run
 from service.runs.parameters import parse_run_request
 from service.runs.policy import check_run_policy
 from service.web.auth import authenticate
-from service.web.keys import CONFIG_KEY, MODULES_KEY, STORE_KEY, UPLOAD_GATE_KEY
+from service.web.keys import (
+    CONFIG_KEY,
+    LEDGER_KEY,
+    MODULES_KEY,
+    PROBE_KEY,
+    STORE_KEY,
+    UPLOAD_GATE_KEY,
+)
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import TokenCheck, read_params
 
@@ -66,5 +73,9 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
         # After the policy check: only callers allowed modules make us ask the tool.
         await request.app[MODULES_KEY].check(run_request.module_list)
     assert level is not None  # check_run_policy refused no access
-    return await prepare_run(config, store, software, user, run_request, params.files,
-                             staging, kind, policy=config.policy.for_level(level))
+    if cluster:
+        # Slurm down: nothing would run. Refused before anything is written.
+        await request.app[PROBE_KEY].check()
+    return await prepare_run(config, request.app[LEDGER_KEY], software, user, run_request,
+                             params.files, staging, kind,
+                             policy=config.policy.for_level(level))

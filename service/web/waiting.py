@@ -1,15 +1,13 @@
 """State calls that wait (?wait=SECONDS): the answer comes when the run's state
-changes or the time is up. The poller's view is the source: a waiting call sleeps
-on the poller's change event, never asks Slurm and never blocks the loop."""
+changes or the time is up. The ledger is the source: a waiting call sleeps on its
+change event, never asks Slurm and never blocks the loop."""
 
 from __future__ import annotations
 
 import asyncio
 
-from service.cluster.poller import Poller
 from service.core.errors import InvalidParameter
-from service.runs.folder import RunFolder
-from service.runs.lifecycle import load_state
+from service.runs.ledger import Ledger
 from service.runs.state import RunState
 
 MAX_WAIT_S = 60.0
@@ -33,14 +31,14 @@ def _shown(state: RunState) -> tuple[object, ...]:
     return state.cr, state.latest_state, state.job_id
 
 
-async def wait_for_change(poller: Poller, folder: RunFolder, state: RunState,
+async def wait_for_change(ledger: Ledger, key: str, state: RunState,
                           seconds: float) -> RunState:
     """The run's state once it differs from `state` (or is final), at most `seconds` on."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not state.final:
-        changed = poller.changed()  # taken before the read below: no save is missed
-        current = poller.state_of(folder.key) or load_state(folder)
+        changed = ledger.changed()  # taken before the read below: no change is missed
+        current = ledger.state_of(key)
         if _shown(current) != _shown(state):
             return current
         remaining = deadline - loop.time()
@@ -50,4 +48,4 @@ async def wait_for_change(poller: Poller, folder: RunFolder, state: RunState,
             await asyncio.wait_for(changed.wait(), remaining)
         except TimeoutError:
             break
-    return poller.state_of(folder.key) or load_state(folder)
+    return ledger.state_of(key)

@@ -7,7 +7,6 @@ import argparse
 import asyncio
 import io
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,16 @@ from service.cluster.cancel import job_ids_of
 from service.core.errors import InvalidParameter
 from service.core.store import Store
 from service.runs.listing import RunListQuery
-from service.runs.state import RunState
+from service.runs.state import OK, RunState
 from service.web.waiting import wait_seconds
 
 
-@dataclass(frozen=True)
-class SeveralJobs(RunState):
-    job_ids: tuple[int, ...] = ()
 
 
 def test_job_ids_come_from_the_state() -> None:
-    assert job_ids_of(RunState(job_id=5)) == [5]
+    assert job_ids_of(RunState(jobs=(5,))) == [5]
     assert job_ids_of(RunState()) == []
-    assert job_ids_of(SeveralJobs(job_id=5, job_ids=(5, 6, 7))) == [5, 6, 7]
+    assert job_ids_of(RunState(jobs=(5, 6, 7))) == [5, 6, 7]
 
 
 def test_the_token_file_is_private(tmp_path: Path) -> None:
@@ -135,32 +131,27 @@ def test_parsers_build(tmp_path: Path) -> None:
     assert asyncio.iscoroutinefunction(main) is False
 
 
-async def test_a_waiting_call_wakes_on_the_pollers_save(tmp_path: Path) -> None:
-    from service.cluster.poller import Poller
-    from service.core.config import ClusterConfig
-    from service.runs.folder import RunFolder
-    from service.runs.lifecycle import save_state
+async def test_a_waiting_call_wakes_on_the_ledgers_change(tmp_path: Path) -> None:
+    from service.runs.ledger import Ledger
     from service.web.waiting import wait_for_change
 
     store = Store(tmp_path / "db.sqlite")
     store.add_run("k1", "sw", "alice", "cluster")
-    folder = RunFolder(tmp_path / "k1")
-    folder.path.mkdir()
-    start = RunState(job_id=3)
-    save_state(folder, start)
-    poller = Poller(store, tmp_path, ClusterConfig())
-    poller.view["k1"] = start
-    waiting = asyncio.ensure_future(wait_for_change(poller, folder, start, 30))
-    await asyncio.sleep(0.05)
-    poller.save("k1", start.moved_to(latest_state="PENDING"))  # `updated` only: no news
-    await asyncio.sleep(0.05)
+    (tmp_path / "k1").mkdir()
+    ledger = Ledger(store, tmp_path)
+    start = RunState(jobs=(3,))
+    await ledger.change("k1", start)
+    waiting = asyncio.ensure_future(wait_for_change(ledger, "k1", start, 30))
+    await asyncio.sleep(0)
+    await ledger.change("k1", start.moved_to(1.0, latest_state="PENDING"))  # no news
+    await asyncio.sleep(0)
     assert not waiting.done()
-    poller.save("k1", start.moved_to(latest_state="RUNNING"))
+    await ledger.change("k1", start.moved_to(2.0, latest_state="RUNNING"))
     assert (await asyncio.wait_for(waiting, 5)).latest_state == "RUNNING"
     # Already final: answered at once, from state.json (the view keeps live runs only).
-    poller.save("k1", start.moved_to(cr="OK", latest_state="COMPLETED"))
-    final = await asyncio.wait_for(wait_for_change(poller, folder, start, 30), 5)
+    await ledger.change("k1", start.moved_to(3.0, cr=OK, latest_state="COMPLETED"))
+    final = await asyncio.wait_for(wait_for_change(ledger, "k1", start, 30), 5)
     assert final.cr == "OK"
-    nothing_new = await wait_for_change(poller, folder, final, 0.01)
+    nothing_new = await wait_for_change(ledger, "k1", final, 0.01)
     assert nothing_new.cr == "OK"
     store.close()

@@ -20,7 +20,9 @@ from service.core import atomic
 from service.core.config import ClusterConfig, ConfigError
 from service.core.errors import ClusterUnavailable
 from service.core.store import Store
+from service.runs.ledger import Ledger
 from service.runs.state import ExitRecords, JobExit, RunState
+from tests.unit.fakes import FakeClock
 
 KEY = "00000000-0000-4000-8000-000000000000"
 
@@ -111,8 +113,9 @@ def test_the_backend_chooses_the_source(tmp_path: Path) -> None:
 
 def one_run(tmp_path: Path, exit_status: int | None) -> tuple[Store, Poller]:
     store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig(lost_after_s=600),
-                    drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1"))
+    clock = FakeClock()
+    poller = Poller(Ledger(store, tmp_path / "runs", clock), ClusterConfig(lost_after_s=600),
+                    drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1"), clock)
     store.add_run(KEY, "sw_example", "alice", "cluster")
     folder = tmp_path / "runs" / KEY
     (folder / "status").mkdir(parents=True)
@@ -122,9 +125,10 @@ def one_run(tmp_path: Path, exit_status: int | None) -> tuple[Store, Poller]:
     (folder / "status" / "snakemake.exit").write_text("0\n")  # the submitting child's
     if exit_status is not None:
         (folder / "status" / "run_command.1.exit").write_text(f"{exit_status}\n")
-    state = RunState(job_id=40, jobs=(40,))
+    state = RunState(jobs=(40,))
     atomic.write_json(folder / "state.json", state.to_dict())
-    poller.track(KEY, state)
+    poller.ledger.resume(KEY, state)
+    poller.follow(KEY)
     return store, poller
 
 
@@ -146,10 +150,10 @@ async def test_forgotten_without_an_exit_record_is_lost_only_after_lost_after_s(
     library.words = {"40": "FAILED"}
     _, poller = one_run(tmp_path, None)
     await poller.poll_once()
-    assert not poller.view[KEY].final  # not yet: the lost rule decides
-    poller._last_seen[KEY] -= 601
+    assert poller.ledger.live_state(KEY) is not None  # not yet: the lost rule decides
+    poller.clock.advance(601)  # type: ignore[attr-defined]
     await poller.poll_once()
-    assert KEY not in poller.view
+    assert poller.ledger.live_state(KEY) is None
     state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
     assert (state["cr"], state["latest_state"]) == ("NOK", "UNKNOWN")
 

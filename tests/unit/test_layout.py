@@ -62,8 +62,8 @@ def test_modules_stay_small(path: Path) -> None:
 
 
 def test_the_domain_loads_without_the_web_layer() -> None:
-    code = ("import sys, service.runs.lifecycle, service.cluster.poller, "
-            "service.local.runner, service.cli.admin; "
+    code = ("import sys, service.runs.lifecycle, service.runs.ledger, "
+            "service.cluster.poller, service.local.runner, service.cli.admin; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp' "
             "or m.startswith('service.web')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -76,3 +76,63 @@ def test_the_service_speaks_slurm_through_ws_slurm_alone(path: Path) -> None:
     # The executor plugin is Snakemake's, loaded by Snakemake: importing it would
     # load Snakemake (and its at-fork hook) into the web process.
     assert not {n for n in _imports(path) if n.split(".")[0] == "snakemake_executor_plugin_ws"}
+
+
+# ---- one owner of a run's state ------------------------------------------------------------
+LEDGER = SERVICE / "runs" / "ledger.py"
+INDEX_WRITES = {"add_run", "remove_run", "set_run_cr", "replace_runs"}
+FILE_WRITES = {"write_json", "write_text", "write_bytes", "replace", "rename", "open"}
+
+
+def _names_state_file(node: ast.AST) -> bool:
+    """Whether an expression names a run's state.json (folder.state_file, or the
+    file's name spelt out)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "state_file":
+            return True
+        if isinstance(sub, ast.Constant) and sub.value == "state.json":
+            return True
+    return False
+
+
+def _state_writes(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        # What is written: an argument (write_json(path, ...)) or the receiver
+        # (path.write_text(...)).
+        written = [*node.args, *([func.value] if isinstance(func, ast.Attribute) else [])]
+        if name in INDEX_WRITES:
+            found.append(f"line {node.lineno}: {name}()")
+        elif name == "save_state" or (name in FILE_WRITES
+                                      and any(_names_state_file(a) for a in written)):
+            found.append(f"line {node.lineno}: {name}() of state.json")
+    return found
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SERVICE)))
+def test_only_the_ledger_writes_a_runs_state(path: Path) -> None:
+    """state.json and the run index change in service/runs/ledger.py only: one
+    place where a change is written, indexed, shown and waited for."""
+    if path == LEDGER:
+        return
+    assert _state_writes(path) == [], (
+        f"{path.relative_to(SERVICE)} writes a run's state or index: go through "
+        "service/runs/ledger.py")
+
+
+def test_the_scan_finds_state_writes(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("atomic.write_json(folder.state_file, {})\n"
+                      "atomic.write_json(path / 'state.json', {}, durable=False)\n"
+                      "folder.state_file.write_text('{}')\n"
+                      "save_state(folder, state)\n"
+                      "store.set_run_cr(key, 'OK')\n"
+                      "self.store.add_run(key, 'sw', 'alice', 'local')\n"
+                      "store.remove_run(key)\n"
+                      "atomic.read_json(folder.state_file)\n")
+    assert len(_state_writes(sample)) == 7
+    assert _state_writes(LEDGER)  # the ledger itself does write

@@ -11,32 +11,47 @@ import pytest
 from ws_slurm import records
 
 from service.cluster import slurm
+from service.cluster.jobstatus import JobStatusSource
 from service.cluster.poller import Poller
 from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.store import Store
+from service.runs.ledger import Ledger
 from service.runs.state import RunState
+from tests.unit.fakes import FakeClock
 
 
 def leave_records(folder: Path, snakemake: int, command: int) -> None:
-    """What job.sh, ws's executor and its job script leave in status/."""
+    """What job.sh, ws's executor and its job script leave in status/ (for the
+    run's one job)."""
+    job = atomic.read_json(folder / "state.json")["jobs"][0]
     (folder / "status" / "snakemake.exit").write_text(f"{snakemake}\n")
     records.write_jobs(str(folder / "status"), [records.JobEntry(
-        1, "run_command", 7, "status/run_command.1.exit")])
+        1, "run_command", int(job), "status/run_command.1.exit")])
     (folder / "status" / "run_command.1.exit").write_text(f"{command}\n")
 
 
-def make_runs(tmp_path: Path, store: Store, poller: Poller, n: int) -> list[str]:
+def poller_for(tmp_path: Path, source: JobStatusSource | None = None,
+               clock: FakeClock | None = None, **config: float
+               ) -> tuple[Poller, Ledger, Store]:
+    store = Store(tmp_path / "ws.sqlite3")
+    ledger = Ledger(store, tmp_path / "runs", clock or FakeClock())
+    return Poller(ledger, ClusterConfig(**config), source, ledger.clock), ledger, store
+
+
+def make_runs(tmp_path: Path, poller: Poller, n: int) -> list[str]:
+    """n live cluster runs, their jobs (100, 101...) in Slurm and followed."""
     keys = []
     for i in range(n):
         key = f"{i:08d}-0000-4000-8000-000000000000"
-        store.add_run(key, "sw_example", "alice", "cluster")
+        poller.ledger.store.add_run(key, "sw_example", "alice", "cluster")
         folder = tmp_path / "runs" / key
         (folder / "status").mkdir(parents=True)
         (folder / "work").mkdir()
-        state = RunState(job_id=100 + i)
+        state = RunState(jobs=(100 + i,))
         atomic.write_json(folder / "state.json", state.to_dict())
-        poller.track(key, state)
+        poller.ledger.resume(key, state)
+        poller.follow(key)
         keys.append(key)
     return keys
 
@@ -44,9 +59,8 @@ def make_runs(tmp_path: Path, store: Store, poller: Poller, n: int) -> list[str]
 @pytest.mark.parametrize("n", [1, 50])
 async def test_one_query_per_round_whatever_the_number_of_runs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
-    store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    keys = make_runs(tmp_path, store, poller, n)
+    poller, ledger, store = poller_for(tmp_path)
+    keys = make_runs(tmp_path, poller, n)
     calls: list[list[str]] = []
 
     async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
@@ -64,8 +78,9 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
     assert [c[0] for c in calls] == ["squeue"]
     finished = [k for i, k in enumerate(keys) if i % 2 == 0]
     # Ended runs leave the view (their state.json answers from then on).
-    assert not set(finished) & set(poller.view)
-    assert all(poller.view[k].latest_state == "RUNNING" for k in keys if k not in finished)
+    live = ledger.live("cluster")
+    assert not set(finished) & set(live)
+    assert all(live[k].state.latest_state == "RUNNING" for k in keys if k not in finished)
     assert all(store.get_run(k).cr == "OK" for k in finished)  # type: ignore[union-attr]
     assert all(atomic.read_json(tmp_path / "runs" / k / "state.json")["cr"] == "OK"
                for k in finished)
@@ -73,9 +88,8 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
 
 async def test_sacct_then_the_run_folder_when_squeue_forgot(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    a, b, c = make_runs(tmp_path, store, poller, 3)
+    poller, ledger, _ = poller_for(tmp_path)
+    a, b, c = make_runs(tmp_path, poller, 3)
     calls: list[str] = []
 
     async def recorded(argv: list[str], timeout: float = 30.0) -> slurm.Completed:
@@ -93,17 +107,16 @@ async def test_sacct_then_the_run_folder_when_squeue_forgot(
     state_b = atomic.read_json(tmp_path / "runs" / b / "state.json")
     assert (state_a["cr"], state_a["latest_state"]) == ("NOK", "TIMEOUT")
     assert state_b["cr"] == "NOK" and "status 2" in state_b["cause"]
-    assert poller.view[c].cr == "WAIT"  # nobody knows yet: wait, until lost_after_s
+    assert ledger.state_of(c).cr == "WAIT"  # nobody knows yet: wait, until lost_after_s
 
 
 async def test_reload_after_restart(tmp_path: Path) -> None:
-    store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    keys = make_runs(tmp_path, store, poller, 2)
-    again = Poller(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs", ClusterConfig())
-    again.load()
-    assert set(again.view) == set(keys)
-    assert all(s.job_id is not None for s in again.view.values())
+    poller, _, _ = poller_for(tmp_path)
+    keys = make_runs(tmp_path, poller, 2)
+    again = Ledger(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs", FakeClock())
+    await again.load()
+    assert set(again.live("cluster")) == set(keys)
+    assert all(r.state.jobs for r in again.live("cluster").values())
 
 
 @pytest.mark.parametrize("where", ["work/.command_exit", "status/run_command.1.exit",
@@ -115,11 +128,10 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
     any record) as a link to /dev/zero or a FIFO once grew the service to 24 GB or
     froze it for good. The poller must end the run, read nothing unbounded, and
     take nothing from work/."""
-    store = Store(tmp_path / "ws.sqlite3")
     # No grace for late records: a damaged record is judged at once (as a missing
     # one is, once exit_record_grace_s is over).
-    poller = Poller(store, tmp_path / "runs", ClusterConfig(exit_record_grace_s=0))
-    (key,) = make_runs(tmp_path, store, poller, 1)
+    poller, _, _ = poller_for(tmp_path, exit_record_grace_s=0)
+    (key,) = make_runs(tmp_path, poller, 1)
     folder = tmp_path / "runs" / key
     leave_records(folder, 0, 0)
     (folder / "work" / ".command_exit").write_text("0\n")
@@ -137,23 +149,25 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
     await asyncio.wait_for(poller.poll_once(), 5)
     state = atomic.read_json(folder / "state.json")
     # A hostile work/.command_exit changes nothing; a damaged record in status/
-    # is no record: never OK on its word.
-    assert state["cr"] == ("OK" if where == "work/.command_exit" else "NOK"), state
+    # is no record: never OK on its word. Snakemake's exit does not judge a run
+    # whose jobs are known (its job's own record, intact here, does).
+    judged_ok = where in ("work/.command_exit", "status/snakemake.exit")
+    assert state["cr"] == ("OK" if judged_ok else "NOK"), state
 
 
 def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
     """Between its Slurm rounds the poller looks at status/ (no Slurm query): a
     job's exit record makes it ask Slurm at once; the jobs list does not."""
-    store = Store(tmp_path / "ws.sqlite3")
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    (key,) = make_runs(tmp_path, store, poller, 1)
+    poller, _, _ = poller_for(tmp_path)
+    (key,) = make_runs(tmp_path, poller, 1)
     status = tmp_path / "runs" / key / "status"
-    assert poller._news(poller.view) == set()  # first look
+    live = poller._live()
+    assert poller._news(live) == set()  # first look
     records.write_jobs(str(status), [records.JobEntry(0, "r", 7, "status/r.0.exit")])
     (status / "snakemake.exit").write_text("0\n")
     os.utime(status, ns=(1, 1))  # a visible change, whatever the clock's resolution
-    assert poller._news(poller.view) == set()
+    assert poller._news(live) == set()
     (status / "r.0.exit").write_text("0\n")
     os.utime(status, ns=(2, 2))
-    assert poller._news(poller.view) == {key}
-    assert poller._news(poller.view) == set()
+    assert poller._news(live) == {key}
+    assert poller._news(live) == set()

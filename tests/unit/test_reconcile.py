@@ -28,7 +28,7 @@ from service.cluster.reconcile import (
     decide,
     rebuild_jobs_list,
 )
-from service.cluster.submissions import Submissions
+from service.cluster.submission_queue import SubmissionQueue
 from service.cluster.submit import SUBMISSION_STARTED
 from service.core import atomic
 from service.core.config import ClusterConfig
@@ -36,9 +36,10 @@ from service.core.params import Params
 from service.core.store import Store
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
+from service.runs.ledger import Ledger
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
-from service.runs.state import RunState
+from service.runs.state import ENDED_OK, OK, RunState
 
 KEY = "5deeff83-5c95-4d8e-a863-6dc02b8eab28"
 OTHER = "14d346a7-b02e-44f4-a4b9-05d9bcf8bc58"
@@ -165,14 +166,15 @@ def make_run(tmp_path: Path, store: Store, n: int, state: RunState | None = None
     return key, record.jobname
 
 
-def reconciler_for(tmp_path: Path, store: Store) -> tuple[Reconciler, Poller,
-                                                            RecordingSubmitter]:
-    """A reconciler over the store's runs, the poller having loaded them."""
-    poller = Poller(store, tmp_path / "runs", ClusterConfig())
-    poller.load()
+async def reconciler_for(tmp_path: Path, store: Store) -> tuple[Reconciler, Ledger,
+                                                                  RecordingSubmitter]:
+    """A reconciler over the store's runs, the ledger having loaded them."""
+    ledger = Ledger(store, tmp_path / "runs")
+    await ledger.load()
+    poller = Poller(ledger, ClusterConfig())
     submitter = RecordingSubmitter()
-    submissions = Submissions(submitter, poller, tmp_path / "runs")
-    return Reconciler(store, poller, submissions, tmp_path / "runs", 300.0), poller, submitter
+    submissions = SubmissionQueue(submitter, ledger, poller)
+    return Reconciler(ledger, submissions, 300.0), ledger, submitter
 
 
 def record_slurm(monkeypatch: pytest.MonkeyPatch, squeue: str = "", status: int = 0,
@@ -196,7 +198,7 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
     (tmp_path / "runs" / found_key / "status" / "run_command.0.sh").write_text("")
     lost_key, _ = make_run(tmp_path, store, 2)
     fresh_key, _ = make_run(tmp_path, store, 3, started=False)
-    reconciler, poller, submitter = reconciler_for(tmp_path, store)
+    reconciler, ledger, submitter = await reconciler_for(tmp_path, store)
     calls = record_slurm(monkeypatch, squeue=(
         f"44|RUNNING|{found_name}|{tmp_path}/runs/{found_key}\n"
         f"45|RUNNING|{found_name}|/elsewhere/runs/{OTHER}\n"))
@@ -205,13 +207,13 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
     assert [c[0] for c in calls] == ["squeue", "sacct"]  # for the three runs together
     assert [j.slurm_id for j in read_exit_records(
         RunFolder(tmp_path / "runs" / found_key)).jobs] == [44]  # rebuilt from its script
-    assert poller.state_of(found_key) == RunState(job_id=44, jobs=(44,),
-                                                  updated=poller.view[found_key].updated)
+    found = ledger.live_state(found_key)
+    assert found == RunState(jobs=(44,), updated=found.updated)  # type: ignore[union-attr]
     lost = RunState.from_dict(atomic.read_json(tmp_path / "runs" / lost_key / "state.json"))
     assert lost.cr == "NOK" and "Slurm has no job of the run" in lost.cause
     assert store.get_run(lost_key).cr == "NOK"  # type: ignore[union-attr]
     assert submitter.submitted == [fresh_key]  # never begun: submitted, once
-    assert poller.state_of(fresh_key).job_ids == (901,)  # type: ignore[union-attr]
+    assert ledger.live_state(fresh_key).jobs == (901,)  # type: ignore[union-attr]
     # Next round: everything is followed; Slurm is not asked by name again.
     calls.clear()
     assert await reconciler.reconcile_once() == 300.0
@@ -223,15 +225,15 @@ async def test_slurm_not_answering_changes_nothing(
     store = Store(tmp_path / "ws.sqlite3")
     key, _ = make_run(tmp_path, store, 1)
     fresh, _ = make_run(tmp_path, store, 2, started=False)
-    reconciler, poller, submitter = reconciler_for(tmp_path, store)
+    reconciler, ledger, submitter = await reconciler_for(tmp_path, store)
     record_slurm(monkeypatch, status=1, stderr="slurm_load_jobs error: Unable to contact "
                  "slurm controller (connect failure)")
     assert await reconciler.reconcile_once() == RETRY_S  # asked again before long
     assert submitter.submitted == []
-    assert poller.state_of(key) == RunState.from_dict(
+    assert ledger.live_state(key) == RunState.from_dict(
         atomic.read_json(tmp_path / "runs" / key / "state.json"))
-    assert not poller.state_of(key).final  # type: ignore[union-attr]
-    assert not poller.state_of(fresh).final  # type: ignore[union-attr]
+    assert not ledger.state_of(key).final
+    assert not ledger.state_of(fresh).final
 
 
 async def test_a_child_still_submitting_is_awaited_without_asking_slurm(
@@ -239,7 +241,7 @@ async def test_a_child_still_submitting_is_awaited_without_asking_slurm(
     store = Store(tmp_path / "ws.sqlite3")
     key, _ = make_run(tmp_path, store, 1, started=False)
     (tmp_path / "runs" / key / "status" / SUBMISSION_STARTED).write_text("now\n")
-    reconciler, _, submitter = reconciler_for(tmp_path, store)
+    reconciler, _, submitter = await reconciler_for(tmp_path, store)
     calls = record_slurm(monkeypatch)
     assert await reconciler.reconcile_once() == FAST_ROUND_S  # ask again soon
     assert calls == [] and submitter.submitted == []
@@ -249,15 +251,16 @@ async def test_the_store_learns_what_the_folders_say(tmp_path: Path) -> None:
     """Stopped between state.json and the index: a final run stays WAIT in the store
     (and counts against its owner's quota) until reconciled."""
     store = Store(tmp_path / "ws.sqlite3")
-    ended_key, _ = make_run(tmp_path, store, 1, RunState(cr="OK", latest_cr="ENDED_OK",
-                                                         job_id=5))
-    lost_key, _ = make_run(tmp_path, store, 2, RunState(job_id=6))
-    reconciler, poller, _ = reconciler_for(tmp_path, store)
-    poller.view.pop(lost_key)  # the poller lost track of it
+    ended_key, _ = make_run(tmp_path, store, 1, RunState(cr=OK, latest_cr=ENDED_OK,
+                                                         jobs=(5,)))
+    lost_key, _ = make_run(tmp_path, store, 2, RunState(jobs=(6,)))
+    reconciler, ledger, _ = await reconciler_for(tmp_path, store)
+    store.set_run_cr(ended_key, "WAIT")  # stopped between state.json and the index
+    ledger._live.pop(lost_key)  # nobody follows it any more
     reconciler._started = time.time() + 10  # both indexed before this process began
     await reconciler.reconcile_once()
     assert store.get_run(ended_key).cr == "OK"  # type: ignore[union-attr]
-    assert poller.state_of(lost_key) == RunState(job_id=6)
+    assert ledger.live_state(lost_key) == RunState(jobs=(6,))
     assert store.count_live_runs("alice") == 1
 
 
@@ -282,7 +285,7 @@ async def test_many_unfollowed_runs_cost_two_queries_a_round(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
     keys = [make_run(tmp_path, store, n)[0] for n in range(byname.MAX_RUNS_PER_QUERY + 20)]
-    reconciler, poller, _ = reconciler_for(tmp_path, store)
+    reconciler, ledger, _ = await reconciler_for(tmp_path, store)
     calls = record_slurm(monkeypatch)
     assert await reconciler.reconcile_once() == FAST_ROUND_S  # the rest in another round
     assert [c[0] for c in calls] == ["squeue", "sacct"]
@@ -290,5 +293,5 @@ async def test_many_unfollowed_runs_cost_two_queries_a_round(
     calls.clear()
     assert await reconciler.reconcile_once() == 300.0
     assert [c[0] for c in calls] == ["squeue", "sacct"]
-    assert all(poller.state_of(k) is None for k in keys)  # all ended (NOK): no job
+    assert all(ledger.live_state(k) is None for k in keys)  # all ended (NOK): no job
     assert store.count_live_runs("alice") == 0

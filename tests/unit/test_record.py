@@ -12,9 +12,8 @@ import pytest
 from service.core.errors import NotFound
 from service.core.params import Params
 from service.runs.folder import RunFolder
-from service.runs.lifecycle import load_record
 from service.runs.parameters import parse_run_request
-from service.runs.record import RunRecord
+from service.runs.record import RunRecord, load_record
 from service.runs.request import REQUEST_VERSION
 
 

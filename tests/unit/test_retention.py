@@ -13,6 +13,7 @@ import pytest
 
 from service.core.config import Config, LimitsConfig
 from service.core.store import Store
+from service.runs.ledger import Ledger
 from service.runs.retention import download_created, run_retention, sweep
 
 
@@ -59,7 +60,7 @@ async def test_sweep_deletes_old_final_runs_and_downloads_only(config: Config,
     old_dl, new_dl = add_download(config, 2 * day), add_download(config, 60)
     leftover = add_download(config, 2 * day, tmp=True)
     (config.downloads_dir / "not-a-key").mkdir()
-    result = await sweep(store, config, time.time())
+    result = await sweep(Ledger(store, config.runs_dir), config, time.time())
     assert set(result.runs) == {old_ok, old_nok}
     assert result.downloads == (old_dl,)
     for key in (old_ok, old_nok):
@@ -76,7 +77,7 @@ async def test_an_index_entry_without_folder_is_removed(config: Config, store: S
     (config.runs_dir / key / "request.json").unlink()
     (config.runs_dir / key / "work").rmdir()
     (config.runs_dir / key).rmdir()
-    assert (await sweep(store, config, time.time())).runs == (key,)
+    assert (await sweep(Ledger(store, config.runs_dir), config, time.time())).runs == (key,)
     assert store.get_run(key) is None
 
 
@@ -87,12 +88,12 @@ async def test_stale_staging_goes_after_a_day(config: Config, store: Store) -> N
     fresh.mkdir()
     past = time.time() - 2 * 86400
     os.utime(old, (past, past))
-    await sweep(store, config, time.time())
+    await sweep(Ledger(store, config.runs_dir), config, time.time())
     assert not old.exists() and fresh.exists()
 
 
 async def test_the_background_task_sweeps_periodically(config: Config, store: Store) -> None:
-    task = asyncio.create_task(run_retention(store, config))
+    task = asyncio.create_task(run_retention(Ledger(store, config.runs_dir), config))
     try:
         await asyncio.sleep(0.1)
         key = add_run(store, config, 2 * 86400, "OK")

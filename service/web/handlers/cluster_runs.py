@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +11,7 @@ from aiohttp import web
 from service.core.errors import NotFound, NotReady
 from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
-from service.runs.lifecycle import discard, load_record, load_state
-from service.runs.record import RunRecord
+from service.runs.record import RunRecord, load_record
 from service.runs.results import (
     cluster_report,
     download_message,
@@ -26,7 +24,7 @@ from service.runs.state import OK, WAIT, RunState
 from service.web.auth import authenticate
 from service.web.files import send_file
 from service.web.formats import render, render_stdout
-from service.web.keys import CONFIG_KEY, POLLER_KEY, PROBE_KEY, STORE_KEY, SUBMISSIONS_KEY
+from service.web.keys import CONFIG_KEY, LEDGER_KEY, SUBMISSION_QUEUE_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
 from service.web.routing import Routes
@@ -50,17 +48,11 @@ async def post_run(request: web.Request) -> web.StreamResponse:
     if request.match_info["identity"] != config.cluster.identity:
         raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}",
                        [f"this service runs on {config.cluster.identity!r}"])
+    # Slurm down: refused (runstart.py asks the cluster before writing anything).
     prepared = await start_run(request, "cluster")
-    folder, record = prepared.folder, prepared.record
-    try:
-        await request.app[PROBE_KEY].check()
-    except BaseException:
-        # Slurm is down: nothing will run, no trace of the run is kept.
-        discard(request.app[STORE_KEY], folder)
-        raise
+    record = prepared.record
     # The folder is written: answer now, the jobs reach Slurm behind the answer.
-    request.app[SUBMISSIONS_KEY].start(record.key, RunState(updated=time.time()),
-                                       record.jobname)
+    request.app[SUBMISSION_QUEUE_KEY].start(record.key, record.jobname)
     urls = _urls(request, record.name, record.key)
     body = {
         "msg": f"GET {urls['state']} request to get cluster job state, while waiting for "
@@ -90,8 +82,8 @@ async def find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState
     if config.auth.require_owner_token and await authenticate(request, params) != record.owner:
         raise NotFound("unknown run key")
     # A run whose jobs are being submitted: its state shows the job id once known.
-    await request.app[SUBMISSIONS_KEY].settled(record.key)
-    state = request.app[POLLER_KEY].state_of(record.key) or load_state(folder)
+    await request.app[SUBMISSION_QUEUE_KEY].settled(record.key)
+    state = request.app[LEDGER_KEY].state_of(record.key)
     return folder, record, state, fmt
 
 
@@ -100,7 +92,7 @@ async def get_state(request: web.Request) -> web.StreamResponse:
     seconds = wait_seconds(request.query.get("wait"))
     folder, record, state, fmt = await find_run(request)
     if seconds:
-        state = await wait_for_change(request.app[POLLER_KEY], folder, state, seconds)
+        state = await wait_for_change(request.app[LEDGER_KEY], folder.key, state, seconds)
     return render(state_body(request, record, state), fmt)
 
 

@@ -9,16 +9,16 @@ import logging
 
 from aiohttp import web
 
-from service.cluster.cancel import cancel_jobs, job_ids_of
+from service.cluster.cancel import cancel_jobs
 from service.cluster.drmaa_status import DrmaaStatus
 from service.core.errors import Conflict, NotFound
 from service.runs import folder as runfolder
-from service.runs.lifecycle import load_record, load_state
 from service.runs.listing import RunListQuery, list_runs
+from service.runs.record import load_record
 from service.web.auth import authenticate
 from service.web.formats import render
-from service.web.handlers.muse import state_body
-from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, POLLER_KEY, STORE_KEY
+from service.web.handlers.cluster_runs import state_body
+from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, LEDGER_KEY, POLLER_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 from service.web.waiting import wait_for_change
@@ -33,9 +33,7 @@ async def run_list(request: web.Request) -> web.Response:
     params, fmt = await read_request(request)
     user = await authenticate(request, params)
     query = RunListQuery.parse(params.values)
-    config = request.app[CONFIG_KEY]
-    page = list_runs(request.app[STORE_KEY], config.runs_dir, user, query,
-                     request.app[POLLER_KEY].state_of)
+    page = list_runs(request.app[STORE_KEY], user, query, request.app[LEDGER_KEY].state_of)
     return render(page.model_dump(), fmt)
 
 
@@ -53,11 +51,11 @@ async def cancel_run(request: web.Request) -> web.Response:
         raise NotFound("unknown run key")
     if record.kind != "cluster":
         raise Conflict("a local run is answered within its request; it cannot be cancelled")
-    poller = request.app[POLLER_KEY]
-    state = poller.state_of(record.key) or load_state(folder)
+    ledger = request.app[LEDGER_KEY]
+    state = ledger.state_of(record.key)
     if state.final:
         raise Conflict(f"the run is over already ({state.cr})")
-    job_ids = job_ids_of(state)
+    job_ids = list(state.jobs)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
     source = request.app[JOB_STATUS_KEY]
@@ -66,11 +64,11 @@ async def cancel_run(request: web.Request) -> web.Response:
     else:
         await cancel_jobs(job_ids)
     log.info("run %s cancelled by its owner", record.jobname)
-    poller.wake()
+    request.app[POLLER_KEY].wake()
     # Slurm confirms within a poll round or two; the final state comes from the
     # poller as for any run (NOK, latest_state CANCELLED), never set by hand here.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CANCEL_WAIT_S
     while not state.final and loop.time() < deadline:
-        state = await wait_for_change(poller, folder, state, deadline - loop.time())
+        state = await wait_for_change(ledger, folder.key, state, deadline - loop.time())
     return render(state_body(request, record, state), fmt)

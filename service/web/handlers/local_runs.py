@@ -8,7 +8,6 @@ from aiohttp import web
 
 from service.core.errors import Busy, RunFailed
 from service.local.limits import limits_for
-from service.runs.lifecycle import discard, load_state, save_state
 from service.runs.results import (
     download_message,
     local_report,
@@ -19,7 +18,7 @@ from service.runs.results import (
 from service.runs.state import OK
 from service.web.files import send_file
 from service.web.formats import render, render_stdout
-from service.web.keys import CONFIG_KEY, LOCAL_RUNNER_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, LEDGER_KEY, LOCAL_RUNNER_KEY
 from service.web.routing import Routes
 from service.web.runstart import start_run
 
@@ -31,14 +30,13 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG_KEY]
     prepared = await start_run(request, "local")
     folder, record = prepared.folder, prepared.record
+    ledger = request.app[LEDGER_KEY]
     try:
-        state = await request.app[LOCAL_RUNNER_KEY].run(folder, load_state(folder),
+        state = await request.app[LOCAL_RUNNER_KEY].run(ledger, record.key,
                                                          limits_for(prepared.policy))
     except Busy:
-        discard(request.app[STORE_KEY], folder)  # refused: it leaves nothing behind
+        ledger.discard(record.key)  # refused: it leaves nothing behind
         raise
-    await asyncio.to_thread(save_state, folder, state)  # an fsync: not on the loop
-    request.app[STORE_KEY].set_run_cr(record.key, state.cr)
     report = local_report(record, state, folder)
     req = record.request
     if state.cr != OK:

@@ -1,0 +1,115 @@
+"""POST of a cluster run asks the cluster first: with Slurm down it is refused
+before anything of the run is written (no index row, no folder). With a fake
+submitter and job status source, a run goes from POST to its results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from snakemake_executor_plugin_ws import records
+
+from service.accounts import users
+from service.accounts.passwords import hash_password
+from service.catalogue import access
+from service.catalogue import softwares as catalogue
+from service.cluster import slurm
+from service.core import atomic
+from service.core.config import Config
+from service.core.errors import ClusterUnavailable
+from service.core.store import Store
+from service.runs.folder import RunFolder
+from service.web.app import create_app
+from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, PROBE_KEY, STORE_KEY
+
+from .conftest import ClientFactory
+from .helpers import PASSWORD, assert_error_shape, token_for
+
+
+async def test_slurm_down_refuses_before_anything_is_written(
+        client: TestClient[Any, Any], catalogue_data: Store,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    runs_dir = client.app[CONFIG_KEY].runs_dir
+    seen: list[tuple[bool, list[str]]] = []
+
+    async def down() -> None:
+        seen.append((catalogue_data.has_runs(),
+                     sorted(p.name for p in runs_dir.iterdir() if p.name != ".staging")))
+        raise ClusterUnavailable("the cluster is not available: its controller does not "
+                                 "answer")
+
+    monkeypatch.setattr(client.app[PROBE_KEY], "check", down)
+    token = await token_for(client, "bob")
+    resp = await client.post("/api/software/muse/run/sw_example",
+                             data={"cmd": "python /add.py 4 5"},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 503, await resp.text()
+    assert_error_shape(await resp.json(), "cluster_unavailable")
+    assert seen == [(False, [])]  # asked before the run was indexed or written
+    assert not catalogue_data.has_runs()
+    assert sorted(p.name for p in runs_dir.iterdir() if p.name != ".staging") == []
+
+
+class RecordingJobs:
+    """A job status source that has seen none of the jobs (Slurm forgot them):
+    the run folder's exit records decide."""
+
+    answered = True
+
+    async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
+        return {}
+
+
+class DoneAtOnce:
+    """A submitter whose one job has run already: what ws's executor and the job
+    script leave in status/, and the command's stdout."""
+
+    async def submit(self, folder: RunFolder) -> tuple[int, ...]:
+        records.write_jobs(str(folder.status), {"1": {
+            "rule": "run_command", "slurm_id": "4242", "exit": "status/run_command.1.exit"}})
+        (folder.status / "run_command.1.exit").write_text("0\n")
+        (folder.status / "snakemake.exit").write_text("0\n")
+        (folder.work / "stdout.txt").write_text("9.0\n")
+        return (4242,)
+
+
+async def test_a_cluster_run_goes_through_the_ledger_to_its_end(
+        aiohttp_client: ClientFactory, config: Config, image: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(config, submitter=DoneAtOnce())
+    app[JOB_STATUS_KEY] = RecordingJobs()
+    client = await aiohttp_client(app)
+    seed(app[STORE_KEY], image)
+
+    async def up() -> None:
+        return None
+
+    monkeypatch.setattr(app[PROBE_KEY], "check", up)
+    token = await token_for(client, "bob")
+    resp = await client.post("/api/software/muse/run/sw_example",
+                             data={"cmd": "python /add.py 4 5"},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200, await resp.text()
+    state_url = (await resp.json())["url"].removeprefix(config.server.public_url)
+    report: dict[str, Any] = {}
+    for _ in range(20):
+        resp = await client.get(state_url, params={"wait": "5"})
+        report = (await resp.json())["info"]["report"]
+        if report["cr"] != "WAIT":
+            break
+    assert (report["cr"], report["process"]["job_id"], report["process"]["latest_cr"]) == (
+        "OK", 4242, "ENDED_OK")
+    key = state_url.rstrip("/").rsplit("/", 1)[1]
+    assert app[STORE_KEY].get_run(key).cr == "OK"  # type: ignore[union-attr]
+    assert atomic.read_json(config.runs_dir / key / "state.json")["jobs"] == [4242]
+    resp = await client.get(state_url.replace("/state/", "/run/"))
+    assert resp.status == 200 and "9.0" in await resp.text()
+
+
+def seed(store: Store, image: Path) -> None:
+    users.add_user(store, "bob", hash_password(PASSWORD))
+    catalogue.add_container(store, "c1", "singularity", image)
+    catalogue.add_software(store, "sw_example", "c1")
+    access.grant(store, "bob", 2, software="sw_example")
