@@ -6,7 +6,7 @@ by cluster.backend (backend_for).
 
 Both submit the same way: the run's workflow is run by a Snakemake kept warm on
 the login node (a forked child per run) with the Slurm profile and ws's executor
-(submit.WorkflowSubmitter); the backend adds its executor arguments. Nothing
+(submit.SnakemakeSubmitter); the backend adds its executor arguments. Nothing
 above this module knows which backend is in use. Another way of reaching the
 cluster (slurmrestd), or submitting and cancelling as another Unix user, is one
 more object with these four methods (or one wrapping another)."""

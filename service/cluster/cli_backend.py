@@ -14,7 +14,7 @@ from ws_slurm.query import SlurmQuery
 from ws_slurm.run import Runner, run
 from ws_slurm.states import StatesAnswer
 
-from service.cluster.submit import WorkflowForker, WorkflowSubmitter
+from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
 from service.core.errors import ClusterUnavailable
 from service.runs.folder import RunFolder
 
@@ -37,7 +37,7 @@ class CliBackend:
 
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
                  runner: Runner = run) -> None:
-        self.submitter = WorkflowSubmitter(forker, profile_dir,
+        self.submitter = SnakemakeSubmitter(forker, profile_dir,
                                            extra_args=self.EXECUTOR_ARGS)
         self.runner = runner
         self.query = SlurmQuery(runner)

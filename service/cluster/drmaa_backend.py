@@ -26,7 +26,7 @@ from ws_slurm.drmaa import DrmaaJobs
 from ws_slurm.scancel import already_over
 from ws_slurm.states import JobInfo, StatesAnswer
 
-from service.cluster.submit import WorkflowForker, WorkflowSubmitter
+from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
 from service.core.errors import ClusterUnavailable
 from service.runs.folder import RunFolder
 
@@ -114,7 +114,7 @@ class DrmaaControl:
 
 class DrmaaBackend:
     def __init__(self, forker: WorkflowForker, profile_dir: Path, library: str) -> None:
-        self.submitter = WorkflowSubmitter(forker, profile_dir,
+        self.submitter = SnakemakeSubmitter(forker, profile_dir,
                                            extra_args=executor_args(library))
         self.control = DrmaaControl(library)
 

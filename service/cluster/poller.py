@@ -1,7 +1,7 @@
 """The one background loop that follows every live cluster run.
 
-Per round it asks its job status source once about all live jobs (with Slurm:
-`squeue`, then `sacct` for what squeue forgot; service/jobstatus.py), then
+Per round it asks the cluster backend once about all live jobs (with Slurm's
+commands: `squeue`, then `sacct` for what squeue forgot; service/cluster/backend.py), then
 reads the run folders' exit records for what it does not answer. So the number
 of Slurm queries per minute does not grow with the number of runs. What it
 learns goes to the ledger (service/runs/ledger.py), which state requests read."""
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.cluster import slurm
-from service.cluster.jobstatus import JobStatusSource, SlurmStatus, settle_with_records
+from service.cluster.backend import ClusterBackend
+from service.cluster.jobstatus import settle_with_records
 from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.config import ClusterConfig
 from service.runs.exits import read_exit_records
@@ -41,10 +42,10 @@ class Following:
 
 
 class Poller:
-    def __init__(self, ledger: Ledger, config: ClusterConfig,
-                 source: JobStatusSource | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, ledger: Ledger, config: ClusterConfig, backend: ClusterBackend,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.ledger = ledger
-        self.source: JobStatusSource = source or SlurmStatus()
+        self.backend = backend
         self.runs_dir: Path = ledger.runs_dir
         self.config = config
         self.clock = clock
@@ -158,13 +159,13 @@ class Poller:
         if not live:
             return
         self._count_round(len(live))
-        known = await self.source.states({j for s in live.values() for j in s.job_ids})
+        answer = await self.backend.states({j for s in live.values() for j in s.job_ids})
+        known, answered = answer.known, answer.answered
         # The exit records of the runs whose end is in sight, read off the event
         # loop (a run folder's files are read with care, but a disk can be slow).
         wanted = [key for key, state in live.items()
                   if any(known.get(j) is None or known[j].final for j in state.job_ids)]
         records = await asyncio.to_thread(self._read_records, wanted)
-        answered = self.source.answered
         changes: dict[str, RunState] = {}
         for key, state in live.items():
             # One run's folder (deleted, unreadable, hostile) is that run's problem:

@@ -19,7 +19,6 @@ from typing import Protocol
 from ws_slurm import records
 
 from service.core import atomic
-from service.core.config import ClusterConfig
 from service.runs.exits import read_exit_records
 from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState
@@ -68,15 +67,6 @@ def immediate_submit_args(profile_dir: Path, targets: Sequence[str]) -> list[str
     # The run's final outputs as targets: `rule all` is a local rule, which
     # --immediate-submit skips, after waiting for it about a second.
     return ["--profile", str(profile_dir), "--immediate-submit", "--notemp", *targets]
-
-
-def backend_args(cluster: ClusterConfig) -> list[str]:
-    """The executor's settings for cluster.backend (the backends' own, until the app
-    builds a ClusterBackend)."""
-    if cluster.backend != "drmaa":
-        return []
-    from service.cluster.drmaa_backend import executor_args
-    return executor_args(cluster.drmaa_library)
 
 
 class SnakemakeSubmitter:

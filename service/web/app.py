@@ -10,13 +10,12 @@ from aiohttp import web
 
 from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
-from service.cluster.jobstatus import source_for
+from service.cluster.backend import ClusterBackend, backend_for
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
 from service.cluster.submission_queue import SubmissionQueue
-from service.cluster.submit import RunSubmitter, SnakemakeSubmitter, backend_args
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -34,8 +33,8 @@ from service.web.handlers import (
     pages,
 )
 from service.web.keys import (
+    BACKEND_KEY,
     CONFIG_KEY,
-    JOB_STATUS_KEY,
     JWT_SECRET_KEY,
     LEDGER_KEY,
     LOCAL_RUNNER_KEY,
@@ -45,7 +44,6 @@ from service.web.keys import (
     PROBE_KEY,
     STORE_KEY,
     SUBMISSION_QUEUE_KEY,
-    SUBMITTER_KEY,
     UPLOAD_GATE_KEY,
 )
 from service.web.middleware import error_middleware
@@ -70,23 +68,21 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[JOB_STATUS_KEY])
+    poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[BACKEND_KEY])
     app[POLLER_KEY] = poller
     task = asyncio.create_task(poller.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    close = getattr(app[JOB_STATUS_KEY], "close", None)  # the DRMAA session
-    if close is not None:
-        await asyncio.to_thread(close)
+    await app[BACKEND_KEY].close()  # the DRMAA session, say
 
 
 async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cluster runs' submissions, behind their POSTs' answers (after the poller,
     which follows their jobs, and the warm Snakemake, which runs their workflows)."""
     await app[PROBE_KEY].start()
-    submissions = SubmissionQueue(app[SUBMITTER_KEY], app[LEDGER_KEY], app[POLLER_KEY])
+    submissions = SubmissionQueue(app[BACKEND_KEY], app[LEDGER_KEY], app[POLLER_KEY])
     app[SUBMISSION_QUEUE_KEY] = submissions
     # Runs a restart left without job ids or unfollowed, at once and then now and then.
     reconciler = Reconciler(app[LEDGER_KEY], submissions,
@@ -119,20 +115,21 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(config: Config, submitter: RunSubmitter | None = None) -> web.Application:
+def create_app(config: Config, backend: ClusterBackend | None = None,
+               probe: ControllerProbe | None = None) -> web.Application:
+    """The service. `backend` and `probe` are its ways to the cluster: the
+    configured ones by default, fakes at that boundary in unit tests."""
     # Bodies other than multipart (streamed with their own limits) stay small.
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
-    # Jobs reach Slurm and are followed through cluster.backend (ConfigError if
-    # it cannot work: the service does not start).
-    app[JOB_STATUS_KEY] = source_for(config.cluster)
     app[JWT_SECRET_KEY] = jwt_secret(config)
     runner = LocalRunner(config.local)
     app[LOCAL_RUNNER_KEY] = runner
-    # Cluster runs' workflows run from the warm Snakemake too (ws's executor).
-    app[SUBMITTER_KEY] = submitter or SnakemakeSubmitter(
-        runner, config.cluster.profile_dir, extra_args=backend_args(config.cluster))
-    app[PROBE_KEY] = ControllerProbe()
+    # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
+    # cannot work: the service does not start); their workflows run from the warm
+    # Snakemake too (ws's executor).
+    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner)
+    app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,
                                             config.auth.login_per_minute,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from service.accounts.throttle import LoginThrottle
-from service.cluster.jobstatus import JobStatusSource
+from service.cluster.backend import ClusterBackend
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.submission_queue import SubmissionQueue
-from service.cluster.submit import RunSubmitter
 from service.core.config import Config
 from service.core.store import Store
 from service.local.runner import LocalRunner
@@ -22,8 +21,7 @@ STORE_KEY = web.AppKey("store", Store)
 JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
 LEDGER_KEY = web.AppKey("ledger", Ledger)
 POLLER_KEY = web.AppKey("poller", Poller)
-JOB_STATUS_KEY = web.AppKey("job_status", JobStatusSource)
-SUBMITTER_KEY = web.AppKey("submitter", RunSubmitter)
+BACKEND_KEY = web.AppKey("backend", ClusterBackend)
 SUBMISSION_QUEUE_KEY = web.AppKey("submission_queue", SubmissionQueue)
 PROBE_KEY = web.AppKey("probe", ControllerProbe)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)

@@ -14,11 +14,12 @@ from service.accounts import users
 from service.accounts.passwords import hash_password
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
-from service.core.config import Config
+from service.core.config import Config, LocalRunConfig
 from service.core.store import Store
 from service.web.app import create_app
 from service.web.keys import STORE_KEY
 
+from .fakes import FakeBackend, FakeProbe
 from .helpers import PASSWORD
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -26,12 +27,15 @@ ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return Config(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs")
+    # No warm Snakemake: the unit tests run no workflow (the live tests do).
+    return Config(state_dir=tmp_path / "state", runs_dir=tmp_path / "runs",
+                  local=LocalRunConfig(warm_snakemake=False))
 
 
 @pytest.fixture
 async def client(aiohttp_client: ClientFactory, config: Config) -> TestClient[Any, Any]:
-    return await aiohttp_client(create_app(config))
+    # The cluster is faked at the process boundary: no Slurm command runs here.
+    return await aiohttp_client(create_app(config, backend=FakeBackend(), probe=FakeProbe()))
 
 
 @pytest.fixture

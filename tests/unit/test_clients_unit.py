@@ -1,4 +1,4 @@
-"""The client side without a service: the scancel adapter, job ids, the kept token's
+"""The client side without a service: job ids, the kept token's
 file, the command line's parsing and progress lines, waiting and listing parameters."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import pytest
 from service.__main__ import main
 from service.cli import client as client_cli
 from service.cli.client_login import Login, load_login, save_login
-from service.cluster.cancel import job_ids_of
 from service.core.errors import InvalidParameter
 from service.core.store import Store
 from service.runs.listing import RunListQuery
@@ -22,12 +21,10 @@ from service.runs.state import OK, RunState
 from service.web.waiting import wait_seconds
 
 
-
-
 def test_job_ids_come_from_the_state() -> None:
-    assert job_ids_of(RunState(jobs=(5,))) == [5]
-    assert job_ids_of(RunState()) == []
-    assert job_ids_of(RunState(jobs=(5, 6, 7))) == [5, 6, 7]
+    assert RunState(jobs=(5,)).job_ids == (5,)
+    assert RunState().job_ids == ()
+    assert RunState(jobs=(5, 6, 7)).job_ids == (5, 6, 7)
 
 
 def test_the_token_file_is_private(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """POST of a cluster run asks the cluster first: with Slurm down it is refused
 before anything of the run is written (no index row, no folder). With a fake
-submitter and job status source, a run goes from POST to its results."""
+cluster backend, a run goes from POST to its results."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from snakemake_executor_plugin_ws import records
+from ws_slurm import records
 
 from service.accounts import users
 from service.accounts.passwords import hash_password
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
-from service.cluster import slurm
 from service.core import atomic
 from service.core.config import Config
 from service.core.errors import ClusterUnavailable
 from service.core.store import Store
 from service.runs.folder import RunFolder
 from service.web.app import create_app
-from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, PROBE_KEY, STORE_KEY
+from service.web.keys import CONFIG_KEY, PROBE_KEY, STORE_KEY
 
 from .conftest import ClientFactory
+from .fakes import FakeBackend, FakeProbe
 from .helpers import PASSWORD, assert_error_shape, token_for
 
 
@@ -52,23 +52,13 @@ async def test_slurm_down_refuses_before_anything_is_written(
     assert sorted(p.name for p in runs_dir.iterdir() if p.name != ".staging") == []
 
 
-class RecordingJobs:
-    """A job status source that has seen none of the jobs (Slurm forgot them):
-    the run folder's exit records decide."""
-
-    answered = True
-
-    async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
-        return {}
-
-
 class DoneAtOnce:
     """A submitter whose one job has run already: what ws's executor and the job
     script leave in status/, and the command's stdout."""
 
-    async def submit(self, folder: RunFolder) -> tuple[int, ...]:
-        records.write_jobs(str(folder.status), {"1": {
-            "rule": "run_command", "slurm_id": "4242", "exit": "status/run_command.1.exit"}})
+    def __call__(self, folder: RunFolder) -> tuple[int, ...]:
+        records.write_jobs(str(folder.status), [records.JobEntry(
+            1, "run_command", 4242, "status/run_command.1.exit")])
         (folder.status / "run_command.1.exit").write_text("0\n")
         (folder.status / "snakemake.exit").write_text("0\n")
         (folder.work / "stdout.txt").write_text("9.0\n")
@@ -76,17 +66,12 @@ class DoneAtOnce:
 
 
 async def test_a_cluster_run_goes_through_the_ledger_to_its_end(
-        aiohttp_client: ClientFactory, config: Config, image: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    app = create_app(config, submitter=DoneAtOnce())
-    app[JOB_STATUS_KEY] = RecordingJobs()
+        aiohttp_client: ClientFactory, config: Config, image: Path) -> None:
+    # Slurm has forgotten the job (it answers, and knows nothing of it): the run
+    # folder's exit records decide.
+    app = create_app(config, backend=FakeBackend(submit=DoneAtOnce()), probe=FakeProbe())
     client = await aiohttp_client(app)
     seed(app[STORE_KEY], image)
-
-    async def up() -> None:
-        return None
-
-    monkeypatch.setattr(app[PROBE_KEY], "check", up)
     token = await token_for(client, "bob")
     resp = await client.post("/api/software/muse/run/sw_example",
                              data={"cmd": "python /add.py 4 5"},

@@ -1,4 +1,4 @@
-"""The DRMAA job-status source (its logic; the library itself is met in
+"""The DRMAA backend's job states (their logic; the library itself is met in
 tests/integration): DRMAA's words as Slurm's, no library call on the event loop,
 a round that cannot reach Slurm is no news, and `failed` for a job never seen
 alive is judged by the job's exit record, as the poller's rules say."""
@@ -12,19 +12,25 @@ import pytest
 from ws_slurm import records
 
 from service.__main__ import main
-from service.cluster import drmaa_backend, drmaa_status, slurm
-from service.cluster.jobstatus import SlurmStatus, settle_with_records, source_for
+from service.cluster import drmaa_backend, slurm
+from service.cluster.backend import StatesAnswer, backend_for
+from service.cluster.cli_backend import CliBackend
+from service.cluster.drmaa_backend import DrmaaBackend
+from service.cluster.jobstatus import settle_with_records
 from service.cluster.poller import Poller
-from service.cluster.submit import backend_args
 from service.core import atomic
 from service.core.config import ClusterConfig, ConfigError
 from service.core.errors import ClusterUnavailable
 from service.core.store import Store
 from service.runs.ledger import Ledger
 from service.runs.state import ExitRecords, JobExit, RunState
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeClock, NoForker
 
 KEY = "00000000-0000-4000-8000-000000000000"
+
+
+def drmaa() -> DrmaaBackend:
+    return DrmaaBackend(NoForker(), Path("profiles/slurm"), "/lib/libdrmaa.so.1")
 
 
 class Library:
@@ -78,9 +84,10 @@ def test_an_uncertain_failed_is_judged_by_its_exit_record() -> None:
 
 async def test_words_and_no_call_on_the_event_loop(library: Library) -> None:
     library.words = {"10": "PENDING", "11": "RUNNING", "12": "COMPLETED", "13": "FAILED"}
-    source = drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1")
-    known = await source.states({10, 11, 12, 13, 14})
-    assert source.answered and source.queries == 5  # one jobStatus per live job
+    source = drmaa()
+    answer = await source.states({10, 11, 12, 13, 14})
+    known = answer.known
+    assert answer.answered and source.queries == 5  # one jobStatus per live job
     assert {j: (i.state, i.uncertain) for j, i in known.items()} == {
         10: ("PENDING", False), 11: ("RUNNING", False), 12: ("COMPLETED", False),
         13: ("FAILED", True)}  # never seen alive: maybe forgotten by Slurm
@@ -88,34 +95,35 @@ async def test_words_and_no_call_on_the_event_loop(library: Library) -> None:
 
 
 async def test_failed_after_being_seen_alive_is_a_failure(library: Library) -> None:
-    source = drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1")
+    source = drmaa()
     library.words = {"20": "RUNNING"}
     await source.states({20})
     library.words = {"20": "FAILED"}
-    assert (await source.states({20}))[20] == slurm.JobInfo(20, "FAILED")
+    assert (await source.states({20})).known[20] == slurm.JobInfo(20, "FAILED")
 
 
 async def test_a_round_that_cannot_reach_slurm_is_no_news(library: Library) -> None:
-    source = drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1")
+    source = drmaa()
     library.fail = True
-    assert await source.states({30}) == {} and not source.answered
+    assert await source.states({30}) == StatesAnswer({}, answered=False)
 
 
-def test_the_backend_chooses_the_source(tmp_path: Path) -> None:
-    assert isinstance(source_for(ClusterConfig()), SlurmStatus)
+def test_the_config_chooses_the_backend(tmp_path: Path) -> None:
+    assert isinstance(backend_for(ClusterConfig(), NoForker()), CliBackend)
     with pytest.raises(ConfigError, match="needs libdrmaa"):
-        source_for(ClusterConfig(backend="drmaa", drmaa_library=str(tmp_path / "none.so")))
+        backend_for(ClusterConfig(backend="drmaa", drmaa_library=str(tmp_path / "none.so")),
+                    NoForker())
     lib = tmp_path / "libdrmaa.so.1"
     lib.write_bytes(b"")
-    assert isinstance(source_for(ClusterConfig(backend="drmaa", drmaa_library=str(lib))),
-                      drmaa_status.DrmaaStatus)
+    assert isinstance(backend_for(ClusterConfig(backend="drmaa", drmaa_library=str(lib)),
+                                  NoForker()), DrmaaBackend)
 
 
 def one_run(tmp_path: Path, exit_status: int | None) -> tuple[Store, Poller]:
     store = Store(tmp_path / "ws.sqlite3")
     clock = FakeClock()
     poller = Poller(Ledger(store, tmp_path / "runs", clock), ClusterConfig(lost_after_s=600),
-                    drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1"), clock)
+                    drmaa(), clock)
     store.add_run(KEY, "sw_example", "alice", "cluster")
     folder = tmp_path / "runs" / KEY
     (folder / "status").mkdir(parents=True)
@@ -171,10 +179,10 @@ async def test_a_job_seen_running_then_failed_ends_nok(tmp_path: Path,
 
 
 async def test_jobs_cancelled_through_drmaa_end_cancelled(library: Library) -> None:
-    source = drmaa_status.DrmaaStatus("/lib/libdrmaa.so.1")
+    source = drmaa()
     library.words = {"50": "PENDING", "51": "COMPLETED"}
     await source.cancel({50, 51})  # one already over: no error, as with scancel
-    known = await source.states({50, 51})
+    known = (await source.states({50, 51})).known
     assert (known[50].state, known[51].state) == ("CANCELLED", "COMPLETED")
     assert threading.get_ident() not in library.threads
     library.fail = True
@@ -191,8 +199,11 @@ def test_the_service_refuses_to_start_without_libdrmaa(
     assert "needs libdrmaa" in capsys.readouterr().err
 
 
-def test_the_forked_snakemake_is_told_the_backend_and_the_library() -> None:
-    assert backend_args(ClusterConfig()) == []
-    lib = "/opt/slurm-drmaa/lib/libdrmaa.so.1"
-    assert backend_args(ClusterConfig(backend="drmaa", drmaa_library=lib)) == [
-        "--ws-backend", "drmaa", "--ws-drmaa-library", lib]
+def test_the_forked_snakemake_is_told_the_backend_and_the_library(tmp_path: Path) -> None:
+    cli = CliBackend(NoForker(), Path("profiles/slurm"))
+    assert "--ws-backend" not in cli.submitter.args
+    lib = str(tmp_path / "libdrmaa.so.1")
+    Path(lib).write_bytes(b"")
+    backend = backend_for(ClusterConfig(backend="drmaa", drmaa_library=lib), NoForker())
+    assert isinstance(backend, DrmaaBackend)
+    assert backend.submitter.args[-4:] == ["--ws-backend", "drmaa", "--ws-drmaa-library", lib]

@@ -11,14 +11,15 @@ import pytest
 from ws_slurm import records
 
 from service.cluster import slurm
-from service.cluster.jobstatus import JobStatusSource
+from service.cluster.backend import ClusterBackend
+from service.cluster.cli_backend import CliBackend
 from service.cluster.poller import Poller
 from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.store import Store
 from service.runs.ledger import Ledger
 from service.runs.state import RunState
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeClock, NoForker
 
 
 def leave_records(folder: Path, snakemake: int, command: int) -> None:
@@ -31,12 +32,19 @@ def leave_records(folder: Path, snakemake: int, command: int) -> None:
     (folder / "status" / "run_command.1.exit").write_text(f"{command}\n")
 
 
-def poller_for(tmp_path: Path, source: JobStatusSource | None = None,
+def slurm_commands() -> ClusterBackend:
+    """Slurm's commands as the service asks them, through slurm.run (where the tests
+    put recorded answers)."""
+    return CliBackend(NoForker(), Path("profiles/slurm"), slurm.current_run)
+
+
+def poller_for(tmp_path: Path, backend: ClusterBackend | None = None,
                clock: FakeClock | None = None, **config: float
                ) -> tuple[Poller, Ledger, Store]:
     store = Store(tmp_path / "ws.sqlite3")
     ledger = Ledger(store, tmp_path / "runs", clock or FakeClock())
-    return Poller(ledger, ClusterConfig(**config), source, ledger.clock), ledger, store
+    poller = Poller(ledger, ClusterConfig(**config), backend or slurm_commands(), ledger.clock)
+    return poller, ledger, store
 
 
 def make_runs(tmp_path: Path, poller: Poller, n: int) -> list[str]:

@@ -9,21 +9,23 @@ import shutil
 from pathlib import Path
 
 from service.cluster import slurm
+from service.cluster.backend import StatesAnswer
 from service.core import atomic
-from tests.unit.fakes import FakeClock
+from tests.unit.fakes import FakeBackend, FakeClock
 from tests.unit.test_poller import leave_records, make_runs, poller_for
 
 
-class Source:
-    """A job status source that answers what the test says (the poller's logic
-    alone is under test here; the real source is tested on recorded output)."""
+class Source(FakeBackend):
+    """A cluster that answers what the test says (the poller's logic alone is under
+    test here; the real backends are tested on recorded output)."""
 
     def __init__(self) -> None:
-        self.answered = True
+        super().__init__()
         self.jobs: dict[int, str] = {}
 
-    async def states(self, job_ids: set[int]) -> dict[int, slurm.JobInfo]:
-        return {j: slurm.JobInfo(j, s) for j, s in self.jobs.items() if j in job_ids}
+    async def states(self, job_ids: set[int]) -> StatesAnswer:
+        self.known = {j: slurm.JobInfo(j, s) for j, s in self.jobs.items()}
+        return await super().states(job_ids)
 
 
 def cr(tmp_path: Path, key: str) -> str:

@@ -40,6 +40,7 @@ from service.runs.ledger import Ledger
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
 from service.runs.state import ENDED_OK, OK, RunState
+from tests.unit.fakes import FakeBackend
 
 KEY = "5deeff83-5c95-4d8e-a863-6dc02b8eab28"
 OTHER = "14d346a7-b02e-44f4-a4b9-05d9bcf8bc58"
@@ -171,7 +172,7 @@ async def reconciler_for(tmp_path: Path, store: Store) -> tuple[Reconciler, Ledg
     """A reconciler over the store's runs, the ledger having loaded them."""
     ledger = Ledger(store, tmp_path / "runs")
     await ledger.load()
-    poller = Poller(ledger, ClusterConfig())
+    poller = Poller(ledger, ClusterConfig(), FakeBackend())
     submitter = RecordingSubmitter()
     submissions = SubmissionQueue(submitter, ledger, poller)
     return Reconciler(ledger, submissions, 300.0), ledger, submitter

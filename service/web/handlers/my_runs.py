@@ -9,8 +9,6 @@ import logging
 
 from aiohttp import web
 
-from service.cluster.cancel import cancel_jobs
-from service.cluster.drmaa_status import DrmaaStatus
 from service.core.errors import Conflict, NotFound
 from service.runs import folder as runfolder
 from service.runs.listing import RunListQuery, list_runs
@@ -18,7 +16,7 @@ from service.runs.record import load_record
 from service.web.auth import authenticate
 from service.web.formats import render
 from service.web.handlers.cluster_runs import state_body
-from service.web.keys import CONFIG_KEY, JOB_STATUS_KEY, LEDGER_KEY, POLLER_KEY, STORE_KEY
+from service.web.keys import BACKEND_KEY, CONFIG_KEY, LEDGER_KEY, POLLER_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 from service.web.waiting import wait_for_change
@@ -58,11 +56,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     job_ids = list(state.jobs)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
-    source = request.app[JOB_STATUS_KEY]
-    if isinstance(source, DrmaaStatus):  # cluster.backend = "drmaa"
-        await source.cancel(set(job_ids))
-    else:
-        await cancel_jobs(job_ids)
+    await request.app[BACKEND_KEY].cancel(job_ids)
     log.info("run %s cancelled by its owner", record.jobname)
     request.app[POLLER_KEY].wake()
     # Slurm confirms within a poll round or two; the final state comes from the
