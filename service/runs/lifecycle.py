@@ -32,17 +32,25 @@ class PreparedRun:
     policy: LevelPolicy = field(default_factory=LevelPolicy)  # bounds of a local run
 
 
+def _copy_private(src: Path, dst: Path) -> None:
+    """Copy the template without its modes: the run's copy is the service's alone
+    (the process's umask gives 0600 files and 0700 folders; copytree would keep
+    the checkout's 0644 and 0755)."""
+    if src.is_dir():
+        dst.mkdir()
+        for child in sorted(src.iterdir()):
+            _copy_private(child, dst / child.name)
+    else:
+        shutil.copyfile(src, dst)
+
+
 def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                     software: Software, resources: workflow.Resources) -> None:
     """Write the workflow into `path`; job.sh gets the path it will have at `final`
     (the workflow itself names no path of the run folder: it can be moved)."""
     template = config.workflows_dir / "run_command"
     for item in ("Snakefile", "rules", "schemas"):
-        src = template / item
-        if src.is_dir():
-            shutil.copytree(src, path / item)
-        else:
-            shutil.copyfile(src, path / item)
+        _copy_private(template / item, path / item)
     wf_config = workflow.workflow_config(record.request, software.container.image, resources)
     atomic.write_text(path / "config.yaml",
                       "# ws: configuration of this run (generated)\n"
@@ -63,7 +71,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
                           workflow.prologue_script(record.request, settings), durable=False)
     atomic.write_text(path / "job.sh",
                       workflow.job_script(final, settings, f"run {record.jobname}"),
-                      mode=0o755, durable=False)
+                      mode=0o700, durable=False)
 
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,
@@ -76,7 +84,7 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
                            config.limits)
     script = workflow.script_to_run(record.request)
     if script and (path / "work" / script).is_file():
-        (path / "work" / script).chmod(0o755)
+        (path / "work" / script).chmod(0o700)
     _write_workflow(path, config.runs_dir / record.key, config, record, software, resources)
     atomic.write_json(path / "request.json", record.to_dict(), durable=False)
     return path
