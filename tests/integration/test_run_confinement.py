@@ -46,7 +46,7 @@ def test_jobs_get_a_clean_environment(service_factory: Callable[..., LiveService
     monkeypatch.setenv(CANARY, "the-service-environment")
     live = service_factory()
     r = requests.post(f"{live.url}{MUSE}", headers=live.auth(), timeout=60,
-                      json={"cmd": "sleep 20; python /add.py 4 5"})
+                      json={"cmd": "sleep 10; python /add.py 4 5"})
     assert r.status_code == 200, r.text
     job_id = requests.get(r.json()["url"], timeout=30).json()["info"]["report"][
         "process"]["job_id"]
