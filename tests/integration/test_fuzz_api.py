@@ -1,7 +1,7 @@
 """Schemathesis, driven by the service's own OpenAPI description, fuzzes the live
-service: no 5xx, every status, content type and body as documented. Bounded
-(--max-examples per operation, --max-time as a backstop); as a user with no
-access, so that no fuzzed run reaches Slurm.
+service: no 5xx, every status, content type and body as documented. One pass
+of EXAMPLES test cases per operation; as a user with no access, so that no fuzzed
+run reaches Slurm.
 Schemathesis's coverage phase is left out: with this Hypothesis it stops on an
 error of its own (AST recursion) before sending a request."""
 
@@ -18,9 +18,9 @@ from tests.live import ROOT, LiveService
 pytestmark = pytest.mark.cluster
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance")
-# Examples per operation: every operation is fuzzed, each with a few examples; more
-# buy little here (the handlers share their parsing) and cost the suite's time.
-EXAMPLES = 10
+# Test cases per operation. No --max-time: with it, Schemathesis fuzzes again and
+# again until the time is spent, whatever this says.
+EXAMPLES = 25
 
 
 def test_the_description_holds_under_fuzzing(service_factory: Callable[..., LiveService],
@@ -30,7 +30,7 @@ def test_the_description_holds_under_fuzzing(service_factory: Callable[..., Live
         [str(ROOT / ".venv" / "bin" / "schemathesis"), "run",
          f"{live.url}/api/openapi.json", "--url", live.url,
          "--checks", CHECKS, "--phases", "examples,fuzzing",
-         "--max-time", "120", "--max-examples", str(EXAMPLES), "--workers", "2",
+         "--max-examples", str(EXAMPLES), "--workers", "2",
          "--request-timeout", "30", "--generation-deterministic",
          "--header", f"Authorization: Bearer {live.token('bob')}",
          "--no-color", "--suppress-health-check", "all"],
@@ -38,7 +38,7 @@ def test_the_description_holds_under_fuzzing(service_factory: Callable[..., Live
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
              "SCHEMATHESIS_HOOKS": ""})
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    # Every operation of the description was fuzzed (none left out by --max-time).
+    # Every operation of the description was fuzzed.
     selected = re.search(r"Selected: (\d+)/(\d+)", result.stdout)
     tested = re.search(r"Tested: (\d+)", result.stdout)
     assert selected and tested, result.stdout[-3000:]
