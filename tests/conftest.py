@@ -63,6 +63,23 @@ def drmaa_service(images: dict[str, Path]) -> Iterator[LiveService]:
     live.stop()
 
 
+# The user level's bounds on local runs that the cold service has (and that
+# test_run_confinement checks with the warm Snakemake too).
+BOUNDED_USER_LEVEL = {"local_max_mem_mb": 600, "local_max_processes": 3000,
+                      "local_max_cpu_s": 12}
+
+
+@pytest.fixture(scope="session")
+def cold_service(images: dict[str, Path]) -> Iterator[LiveService]:
+    """A service without the warm Snakemake: each run's Snakemake is started anew.
+    Its user level's local runs are bounded (BOUNDED_USER_LEVEL), well above what
+    sw_example's runs need, so that the tests of both share one start."""
+    live = make_service(images, local={"warm_snakemake": False, "time_limit_s": 120.0},
+                        **{"policy.user": BOUNDED_USER_LEVEL})
+    yield live
+    live.stop()
+
+
 @pytest.fixture(params=["cli", "drmaa"])
 def backend_service(request: pytest.FixtureRequest) -> LiveService:
     """The service with each cluster.backend in turn (cluster-run tests that must

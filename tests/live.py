@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ WS_USER = os.environ.get("WS_USER", "ws")
 DRMAA_LIBRARY = Path("/opt/slurm-drmaa/lib/libdrmaa.so.1")
 WS = str(ROOT / ".venv" / "bin" / "ws")
 STATE_ROOT = ROOT / "var" / "state" / "tests"
+# The longest a state call may wait for a change (the API's ?wait= bound).
+MAX_STATE_WAIT_S = 60.0
 PASSWORD = "password-{}"
 # name -> (level on the sw_example container or None, is_admin)
 USERS: dict[str, tuple[int | None, bool]] = {
@@ -127,6 +130,44 @@ class LiveService:
         return {"Authorization": f"Bearer {self.token(user)}"}
 
 
+# The state folder (database) in which `ws admin` first made each set of images'
+# catalogue and users, before any service started on it: every later service
+# starts from a copy of it, as seventeen `ws admin` processes per service cost
+# more than the service's own start.
+_CATALOGUES: dict[tuple[str, ...], Path] = {}
+
+
+def _catalogue_key(images: dict[str, Path]) -> tuple[str, ...]:
+    return tuple(sorted(str(path) for path in images.values()))
+
+
+def _add_catalogue_and_users(service: LiveService) -> None:
+    """The sw_example containers and softwares, and USERS with their levels, added
+    as an admin does."""
+    images = service.images
+    steps = [
+        ["container", "add", "sw_example", "--type", "singularity", "--image",
+         str(images["singularity"])],
+        ["software", "add", "sw_example", "--container", "sw_example", "--desc", "adds"],
+        # The docker-type container: its SIF was built from the Docker image archive.
+        ["container", "add", "sw_example_docker", "--type", "docker", "--archive",
+         str(images["docker_tar"]), "--image", str(images["docker"])],
+        ["software", "add", "sw_example_docker", "--container", "sw_example_docker"],
+    ]
+    for step in steps:
+        result = service.admin(*step)
+        assert result.returncode == 0, result.stderr
+    for user, (level, is_admin) in USERS.items():
+        result = service.admin("user", "add", user, *(["--admin"] if is_admin else []),
+                               stdin=PASSWORD.format(user) + "\n")
+        assert result.returncode == 0, result.stderr
+        if level is not None:
+            for container in ("sw_example", "sw_example_docker"):
+                result = service.admin("access", "grant", user, "--container", container,
+                                       "--level", str(level))
+                assert result.returncode == 0, result.stderr
+
+
 def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveService:
     """A service of its own: folder under var/tests, config, catalogue, users."""
     home = ROOT / "var" / "tests" / uuid.uuid4().hex[:12]
@@ -155,27 +196,14 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
     subprocess.run(["chown", "-R", f"{WS_USER}:", str(home.parent), str(STATE_ROOT)],
                    check=True)
     service = LiveService(home, config, f"http://127.0.0.1:{port}", images)
-    steps = [
-        ["container", "add", "sw_example", "--type", "singularity", "--image",
-         str(images["singularity"])],
-        ["software", "add", "sw_example", "--container", "sw_example", "--desc", "adds"],
-        # The docker-type container: its SIF was built from the Docker image archive.
-        ["container", "add", "sw_example_docker", "--type", "docker", "--archive",
-         str(images["docker_tar"]), "--image", str(images["docker"])],
-        ["software", "add", "sw_example_docker", "--container", "sw_example_docker"],
-    ]
-    for step in steps:
-        result = service.admin(*step)
-        assert result.returncode == 0, result.stderr
-    for user, (level, is_admin) in USERS.items():
-        result = service.admin("user", "add", user, *(["--admin"] if is_admin else []),
-                               stdin=PASSWORD.format(user) + "\n")
-        assert result.returncode == 0, result.stderr
-        if level is not None:
-            for container in ("sw_example", "sw_example_docker"):
-                result = service.admin("access", "grant", user, "--container", container,
-                                       "--level", str(level))
-                assert result.returncode == 0, result.stderr
+    template = _CATALOGUES.get(_catalogue_key(images))
+    if template is None:
+        _add_catalogue_and_users(service)
+        template = STATE_ROOT / f"template-{home.name}"
+        subprocess.run(["cp", "-a", str(service.state_dir), str(template)], check=True)
+        _CATALOGUES[_catalogue_key(images)] = template
+    else:
+        subprocess.run(["cp", "-a", str(template), str(service.state_dir)], check=True)
     service.start()
     return service
 
@@ -206,15 +234,42 @@ def cluster_run(service: LiveService, user: str = "alice", files: dict[str, byte
     return body
 
 
+def wait_state(state_url: str, until: Callable[[dict[str, Any]], bool],
+               timeout: float = 180.0, headers: dict[str, str] | None = None,
+               longest: float = MAX_STATE_WAIT_S) -> dict[str, Any]:
+    """A cluster run's state once `until` holds for it (or the last one seen after
+    `timeout`). Each call waits on the service's side (?wait=) and is answered as
+    soon as the run's state changes, so a test follows a run as its events come,
+    not at a polling pace.
+
+    A waiting call waits for a change from the state it finds when it comes: a
+    change in the moment between two calls is only seen at the next change or
+    after `longest` seconds. A final state is always answered at once, so only
+    conditions on a state that can still change (RUNNING) need a shorter
+    `longest`."""
+    deadline = time.monotonic() + timeout
+    wait = 0.0
+    while True:
+        body: dict[str, Any] = requests.get(state_url, params={"wait": f"{wait:.1f}"},
+                                            headers=headers, timeout=wait + 30).json()
+        remaining = deadline - time.monotonic()
+        if until(body) or remaining <= 0:
+            return body
+        wait = min(longest, remaining)
+
+
 def wait_final(state_url: str, timeout: float = 180.0,
                headers: dict[str, str] | None = None) -> dict[str, Any]:
-    """Poll a cluster run's state URL until its cr is no longer WAIT."""
-    deadline = time.time() + timeout
-    while True:
-        body: dict[str, Any] = requests.get(state_url, headers=headers, timeout=30).json()
-        if body["info"]["report"]["cr"] != "WAIT" or time.time() > deadline:
-            return body
-        time.sleep(0.3)
+    """A cluster run's state once its cr is no longer WAIT."""
+    return wait_state(state_url, lambda body: body["info"]["report"]["cr"] != "WAIT",
+                      timeout, headers)
+
+
+def wait_running(state_url: str, timeout: float = 120.0) -> dict[str, Any]:
+    """A cluster run's state once Slurm runs its job (or it has ended)."""
+    return wait_state(state_url, lambda body: body["info"]["report"]["process"][
+        "latest_state"] == "RUNNING" or body["info"]["report"]["cr"] != "WAIT", timeout,
+        longest=5.0)
 
 
 def run_key(service: LiveService, answer: dict[str, Any]) -> str:

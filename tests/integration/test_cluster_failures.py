@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, cluster_run, wait_final
+from tests.live import ROOT, cluster_run, wait_final, wait_running
 
 pytestmark = pytest.mark.cluster
 
@@ -25,11 +25,9 @@ def test_runs_outlive_a_controller_outage_longer_than_lost_after_s(
     for cmd in ("sleep 15; python /add.py 4 5", "sleep 20; python /add.py 1 2",
                 "sleep 15; exit 3"):
         answers.append(cluster_run(live, cmd=cmd))
-    deadline = time.time() + 90
-    while time.time() < deadline and any(
-            requests.get(a["url"], timeout=30).json()["info"]["report"]["process"][
-                "latest_state"] != "RUNNING" for a in answers):
-        time.sleep(0.3)
+    for a in answers:
+        assert wait_running(a["url"], timeout=90)["info"]["report"]["process"][
+            "latest_state"] == "RUNNING"
     pid = int(Path("/run/slurm/slurmctld.pid").read_text())
     subprocess.run(["kill", str(pid)], check=True)
     try:

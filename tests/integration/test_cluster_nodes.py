@@ -103,6 +103,11 @@ def test_a_lost_node_ends_its_runs_nok_and_spares_the_others(
     assert other_node != victim_node  # LLN: the least loaded node
     pidfile = Path(f"/run/slurm/slurmd-{victim_node}.pid")
     os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    # What Slurm itself does once the node misses SlurmdTimeout's pings, done now by
+    # the admin's command: the node DOWN, its jobs NODE_FAIL (restore_nodes brings
+    # it back).
+    subprocess.run(["scontrol", "update", f"NodeName={victim_node}", "State=DOWN",
+                    "Reason=ws test: node lost"], check=True)
     report = wait_final(victim["url"], timeout=120)["info"]["report"]
     assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "NODE_FAIL"), report
     assert "node" in report["process"]["cause"]

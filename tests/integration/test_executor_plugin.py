@@ -252,12 +252,11 @@ def test_no_snakemake_inside_a_service_runs_job(service: Any) -> None:
     assert wait_final(answer["url"])["info"]["report"]["cr"] == "OK"
 
 
-def test_cluster_run_without_the_warm_snakemake(service_factory: Any) -> None:
+def test_cluster_run_without_the_warm_snakemake(cold_service: Any) -> None:
     """Before the warm Snakemake is ready (or without it), a cluster run's
     workflow is submitted by a Snakemake started cold."""
     from tests.integration.test_muse_runs import run_to_end
 
-    live = service_factory(local={"warm_snakemake": False})
-    answer, state = run_to_end(live, cmd="python /add.py 2 2")
+    answer, state = run_to_end(cold_service, cmd="python /add.py 2 2")
     assert state["info"]["report"]["cr"] == "OK", state
     assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "4.0"

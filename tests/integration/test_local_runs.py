@@ -128,8 +128,7 @@ def test_a_local_run_cut_off_by_a_restart_ends_nok(service_factory: Any) -> None
     assert state["cr"] == "NOK" and "restarted" in state["cause"]
 
 
-def test_without_warm_snakemake(service_factory: Any) -> None:
+def test_without_warm_snakemake(cold_service: LiveService) -> None:
     # Each run starts Snakemake anew through the run's job.sh, as on the cluster.
-    live = service_factory(local={"warm_snakemake": False})
-    r = local_run(live, cmd="python /add.py 4 5")
+    r = local_run(cold_service, cmd="python /add.py 4 5")
     assert r.status_code == 200 and r.json()["info"]["stdout"] == "9.0", r.text

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, LiveService, wait_final
+from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, LiveService, wait_final, wait_running
 from tests.live import cluster_run as submit
 
 pytestmark = pytest.mark.cluster
+FINAL_JOB_STATES = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY",
+                    "NODE_FAIL"}
 
 
 def run_to_end(service: LiveService, **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -94,10 +96,8 @@ def test_results_before_the_end_then_cancel(service: LiveService) -> None:
     assert content.status_code == 200
     assert f"{key_of(answer)}/job.sh" in zipfile.ZipFile(io.BytesIO(content.content)).namelist()
     job_id = state["info"]["report"]["process"]["job_id"]
-    deadline = time.time() + 60
-    while requests.get(answer["url"], timeout=30).json()["info"]["report"]["process"][
-            "latest_state"] != "RUNNING" and time.time() < deadline:
-        time.sleep(0.3)
+    assert wait_running(answer["url"])["info"]["report"]["process"][
+        "latest_state"] == "RUNNING"
     subprocess.run(["scancel", str(job_id)], check=True)
     report = wait_final(answer["url"])["info"]["report"]
     assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "CANCELLED")
@@ -105,9 +105,15 @@ def test_results_before_the_end_then_cancel(service: LiveService) -> None:
 
 
 def test_time_limit_is_never_ok(service: LiveService) -> None:
-    answer, state = run_to_end(service, cmd="sleep 300; python /add.py 1 1",
-                               sbatch_list=["--time=1"])
-    report = state["info"]["report"]
+    answer = submit(service, cmd="sleep 300; python /add.py 1 1", sbatch_list=["--time=1"])
+    running = wait_running(answer["url"])["info"]["report"]["process"]
+    assert running["latest_state"] == "RUNNING", running
+    # Slurm's least limit is a minute: the running job's limit is taken down to
+    # nothing (as root, as an admin would), so that Slurm times it out at its next
+    # limit check instead of a minute on.
+    subprocess.run(["scontrol", "update", f"JobId={running['job_id']}", "TimeLimit=0"],
+                   check=True)
+    report = wait_final(answer["url"])["info"]["report"]
     assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "TIMEOUT")
     assert "time limit" in report["process"]["cause"]
     assert requests.get(answer["urls"]["run"], timeout=30).status_code == 409
@@ -191,15 +197,29 @@ def test_restart_finds_live_runs(service_factory: Any, backend: str) -> None:
     # With DRMAA, the restarted service has a new session that never saw the job.
     live = service_factory(cluster={"backend": backend,
                                     "drmaa_library": str(DRMAA_LIBRARY)})
-    answer = submit(live, cmd="sleep 6; python /add.py 20 22")
+    answer = submit(live, cmd="sleep 3; python /add.py 20 22")
+    job_id = requests.get(answer["url"], timeout=30).json()["info"]["report"]["process"][
+        "job_id"]
     live.stop(kill=True)  # kill -9: no goodbye
-    time.sleep(8)
+    # The job ends while no service follows it.
+    assert slurm_wait_ended(job_id) == "COMPLETED"
     live.start()
     state = wait_final(answer["url"])
     assert state["info"]["report"]["cr"] == "OK"
     assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] == "42.0"
     # Keys never reach the log at info level.
     assert key_of(answer) not in live.log()
+
+
+def slurm_wait_ended(job_id: int, timeout: float = 120.0) -> str:
+    """A job's final state, asked of Slurm (squeue keeps ended jobs MinJobAge seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = subprocess.run(["squeue", "-h", "-t", "all", "-j", str(job_id), "-o", "%T"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        if state in FINAL_JOB_STATES or time.monotonic() > deadline:
+            return state
+        time.sleep(0.3)
 
 
 def rerun_with_slurm_profile(folder: Path) -> None:

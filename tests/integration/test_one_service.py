@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from tests.live import ROOT, WS, WS_USER, run
+from tests.live import ROOT, WS, WS_USER, LiveService, run
 
 SERVICE_SH = ["bash", str(ROOT / "scripts" / "service.sh")]
 
@@ -21,8 +21,8 @@ def holder_pid(live: Any) -> int:
 
 
 def test_a_second_service_on_the_same_state_folder_refuses_to_start(
-        service_factory: Any) -> None:
-    live = service_factory()
+        service: LiveService) -> None:
+    live = service
     second = run(["runuser", "-u", WS_USER, "--", WS, "--config", str(live.config), "serve",
                   "--port", "1"], timeout=60)
     assert second.returncode == 1

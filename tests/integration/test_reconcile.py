@@ -15,19 +15,17 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import cluster_run, run_key, slurm_jobs_of, wait_final
+from tests.live import cluster_run, run_key, slurm_jobs_of, wait_final, wait_state
 
 pytestmark = pytest.mark.cluster
 
 
 def job_ids(answer: dict[str, Any]) -> list[int]:
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        process = requests.get(answer["url"], timeout=30).json()["info"]["report"]["process"]
-        if process.get("job_id"):
-            return [int(process["job_id"])]
-        time.sleep(0.2)
-    raise AssertionError("the run got no job id")
+    process = wait_state(answer["url"], lambda body: bool(
+        body["info"]["report"]["process"].get("job_id")), timeout=60, longest=5.0)[
+        "info"]["report"]["process"]
+    assert process.get("job_id"), f"the run got no job id: {process}"
+    return [int(process["job_id"])]
 
 
 def forget_job_ids(folder: Path, keep_jobs_list: bool = True) -> None:

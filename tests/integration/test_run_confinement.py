@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import BOUNDED_USER_LEVEL
 from tests.live import WS, WS_USER, LiveService, local_run, run, wait_final
 
 pytestmark = pytest.mark.cluster
@@ -45,7 +46,7 @@ def test_jobs_get_a_clean_environment(service_factory: Callable[..., LiveService
     monkeypatch.setenv(CANARY, "the-service-environment")
     live = service_factory()
     r = requests.post(f"{live.url}{MUSE}", headers=live.auth(), timeout=60,
-                      json={"cmd": "sleep 20; python /add.py 4 5"})
+                      json={"cmd": "sleep 10; python /add.py 4 5"})
     assert r.status_code == 200, r.text
     job_id = requests.get(r.json()["url"], timeout=30).json()["info"]["report"][
         "process"]["job_id"]
@@ -118,11 +119,11 @@ def proc_limits(text: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("warm", [True, False])
 def test_local_runs_are_bounded_per_level(service_factory: Callable[..., LiveService],
-                                          warm: bool) -> None:
-    live = service_factory(local={"warm_snakemake": warm, "time_limit_s": 120.0},
-                           **{"policy.user": {"local_max_mem_mb": 600,
-                                              "local_max_processes": 3000,
-                                              "local_max_cpu_s": 12}})
+                                          warm: bool, request: pytest.FixtureRequest
+                                          ) -> None:
+    live: LiveService = (
+        service_factory(local={"time_limit_s": 120.0}, **{"policy.user": BOUNDED_USER_LEVEL})
+        if warm else request.getfixturevalue("cold_service"))
     r = local_run(live, cmd="cat /proc/self/limits")
     assert r.status_code == 200, r.text
     limits = proc_limits(r.json()["info"]["stdout"])
