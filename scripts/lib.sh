@@ -44,6 +44,26 @@ sw_example_images() {
   bash "$ROOT/containers/sw_example/build.sh"
 }
 
+# The unit tests' user: an ordinary user of the login node (scripts/cluster-up.sh).
+UNIT_USER=${UNIT_USER:-wsneighbour}
+# bare_path: a new folder of links to the system's commands without Slurm's and
+# Apptainer's (printed), for the unit tests, which must not need them.
+bare_path() {
+  local bare f name
+  bare=$(mktemp -d /tmp/ws-bare-path.XXXXXX)
+  for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+    name=${f##*/}
+    case $name in
+      apptainer|singularity|run-singularity|snakemake) continue ;;
+      sacct|sacctmgr|salloc|sattach|sbatch|sbcast|scancel|scontrol|scrontab|sdiag) continue ;;
+      sinfo|sprio|squeue|sreport|srun|sshare|sstat|strigger|sview|slurmrestd) continue ;;
+    esac
+    [ -e "$bare/$name" ] || ln -s "$f" "$bare/$name"
+  done
+  chmod 0755 "$bare"
+  echo "$bare"
+}
+
 ws_as_service() { runuser -u "$WS_USER" -- "$ROOT/.venv/bin/ws" "$@"; }
 
 # What both README commands need first: the cluster and the service account,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the README's second command: everything the tests need (cluster,
-# venv, images), then lint, types and every test. As root. Extra arguments go
-# to pytest (e.g. scripts/test.sh -k muse -x).
+# venv, images), then lint, types and every test: the unit tests as an ordinary
+# user without Slurm or Apptainer, then the live ones. As root. Extra arguments
+# run pytest with them instead (e.g. scripts/test.sh tests/integration -k muse -x).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_root
@@ -9,16 +10,33 @@ prepare_machine
 cd "$ROOT"
 log "ruff"; .venv/bin/ruff check service tests bench plugin slurmlib
 log "mypy"; .venv/bin/mypy
-log "pytest"
+if [ "$#" -gt 0 ]; then
+  log "pytest $*"
+  exec .venv/bin/pytest -ra --durations=20 "$@"
+fi
+
+# The unit tests as an ordinary user of the login node, with no Slurm or Apptainer
+# command on PATH: they need neither root nor the cluster (fakes at the process
+# boundary, recorded output), and this keeps it so.
+log "pytest tests/unit, as $UNIT_USER without Slurm or Apptainer"
+bare=$(bare_path)
+set +e
+runuser -u "$UNIT_USER" -- env -i HOME=/tmp LANG=C.UTF-8 PATH="$bare" \
+  "$ROOT/.venv/bin/python" -m pytest tests/unit -p no:cacheprovider -q --durations=5
+rc=$?
+set -e
+rm -rf "$bare"
+[ "$rc" = 0 ] || { log "ERROR: the unit tests failed (status $rc)"; exit 1; }
+
+log "pytest -m cluster (the live cluster, the service as its account)"
 set +e
 # The slowest tests are listed: where the suite's time goes, for whoever trims it.
-.venv/bin/pytest -ra --durations=20 "$@"
+.venv/bin/pytest -m cluster -ra --durations=20
 rc=$?
 set -e
 # pytest's 5 means no test ran: that is a failure here.
 [ "$rc" = 5 ] && { log "ERROR: no test ran"; exit 1; }
 [ "$rc" = 0 ] || exit "$rc"
-[ "$#" = 0 ] || exit 0
 # The second pass: a cluster without accounting (no slurmdbd; squeue forgets jobs
 # after 5 s), beside the main one, for the tests that need it.
 log "pytest, no-accounting pass"

@@ -91,7 +91,7 @@ class ClusterConfig:
     # reused before the module tool is asked again.
     module_cache_s: float = 30.0
     # How jobs reach Slurm and are followed: "cli" (sbatch, squeue, sacct, scancel)
-    # or "drmaa" (libdrmaa through the drmaa binding: service/cluster/drmaa_status.py).
+    # or "drmaa" (libdrmaa through the drmaa binding: service/cluster/drmaa_backend.py).
     backend: str = "cli"
     # libdrmaa for backend "drmaa" (e.g. /opt/slurm-drmaa/lib/libdrmaa.so.1).
     # Empty: the service's DRMAA_LIBRARY_PATH.
