@@ -16,7 +16,7 @@ from pathlib import Path
 
 from service.core import atomic
 from service.core.clock import SYSTEM_CLOCK, Clock
-from service.core.errors import NotFound
+from service.core.errors import NotFound, TooManyRuns
 from service.core.store import RunIndexEntry, Store
 from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
@@ -62,10 +62,16 @@ class Ledger:
     # ---- creating and forgetting -------------------------------------------------------
     async def create(self, kind: str, software: str, owner: str,
                      record_for: Callable[[str, int, float], RunRecord],
-                     build: Callable[[RunRecord], Path]) -> tuple[RunFolder, RunRecord]:
+                     build: Callable[[RunRecord], Path],
+                     max_live_runs: int | None = None) -> tuple[RunFolder, RunRecord]:
         """Index a new run, build its folder (`build`: in a staging folder, off the
         event loop), add its first state and publish it, synced: the run is on disk
-        for good, whole, or nowhere (no index row either)."""
+        for good, whole, or nowhere (no index row either). TooManyRuns if the owner
+        has `max_live_runs` live runs already: counted and reserved (indexed) with
+        nothing awaited in between, so concurrent requests cannot all pass."""
+        if max_live_runs is not None and self.store.count_live_runs(owner) >= max_live_runs:
+            raise TooManyRuns(f"{owner} has {max_live_runs} runs going on already; wait "
+                              "for one to end")
         key = runfolder.new_key()
         created = self.clock.time()
         number = self.store.add_run(key, software, owner, kind, created)

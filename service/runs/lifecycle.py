@@ -106,9 +106,11 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
 
 async def prepare_run(config: Config, ledger: Ledger, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
-                      kind: str, policy: LevelPolicy | None = None) -> PreparedRun:
+                      kind: str, policy: LevelPolicy | None = None,
+                      max_live_runs: int | None = None) -> PreparedRun:
     """Write the whole run folder and publish it under runs_dir/<key>. `policy`:
-    the caller's level's (whether the container has a network, local bounds)."""
+    the caller's level's (whether the container has a network, local bounds);
+    `max_live_runs`: the owner's live runs, this one included, at most."""
     policy = policy or LevelPolicy()
     runfolder.check_files_order(request.ordered_filename_list, files)
     check_host_binds(request, config.cluster.allowed_binds)
@@ -126,5 +128,6 @@ async def prepare_run(config: Config, ledger: Ledger, software: Software, owner:
         # into <runs_dir>/<key>: one file system, one atomic rename.
         return _build(staging, config, record, software, files, resources)
 
-    folder, record = await ledger.create(kind, software.name, owner, record_for, build)
+    folder, record = await ledger.create(kind, software.name, owner, record_for, build,
+                                         max_live_runs)
     return PreparedRun(folder, record, resources, policy)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from service.catalogue.access import access_level
 from service.catalogue.softwares import get_software
-from service.core.errors import TooManyRuns, full_disk_is_storage_full
+from service.core.errors import full_disk_is_storage_full
 from service.core.params import Params
 from service.runs import folder as runfolder
 from service.runs.lifecycle import PreparedRun, prepare_run
@@ -66,9 +66,6 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
                                     allowed_binds=config.cluster.allowed_binds)
     level = access_level(store, user, software)
     check_run_policy(config.policy, level, run_request, cluster=cluster)
-    if store.count_live_runs(user) >= config.limits.max_live_runs_per_user:
-        raise TooManyRuns(f"{user} has {config.limits.max_live_runs_per_user} runs "
-                          "going on already; wait for one to end")
     if cluster and run_request.module_list:
         # After the policy check: only callers allowed modules make us ask the tool.
         await request.app[MODULES_KEY].check(run_request.module_list)
@@ -78,4 +75,5 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
         await request.app[PROBE_KEY].check()
     return await prepare_run(config, request.app[LEDGER_KEY], software, user, run_request,
                              params.files, staging, kind,
-                             policy=config.policy.for_level(level))
+                             policy=config.policy.for_level(level),
+                             max_live_runs=config.limits.max_live_runs_per_user)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.core import atomic
+from service.core.errors import TooManyRuns
 from service.core.params import Params
 from service.core.store import Store
 from service.runs import ledger as ledger_module
@@ -83,6 +84,22 @@ async def test_a_created_run_is_indexed_published_and_live(
     assert load_state(ledger.folder(key)) == RunState(updated=clock.now)
     assert ledger.live_state(key) == RunState(updated=clock.now)
     assert list(ledger.live("cluster")) == [key] and ledger.live("local") == {}
+
+
+async def test_concurrent_creations_cannot_pass_the_live_run_cap_together(
+        tmp_path: Path, ledger: Ledger) -> None:
+    # 15 requests of one owner at once, the cap at 5 (issue 19: they were all let in
+    # when the count and the index row had an await between them).
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    build = builder(staging)
+    results = await asyncio.gather(
+        *(ledger.create("cluster", "sw_example", "alice", record_for("cluster"), build, 5)
+          for _ in range(15)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, TooManyRuns)]
+    assert len(refused) == 10 and "alice has 5 runs going on already" in refused[0].message
+    assert ledger.store.count_live_runs("alice") == 5
+    assert len(ledger.live("cluster")) == 5
 
 
 async def test_a_run_whose_folder_cannot_be_built_leaves_no_trace(
