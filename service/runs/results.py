@@ -28,7 +28,7 @@ DOWNLOAD_KEY_RE = re.compile(
     r"\d{8}_\d{6}_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.ASCII)
 CONTENT_TYPES = {"stdout.txt": "text/plain; charset=utf-8", "run.zip": "application/zip"}
 STDERR_TAIL = 2000
-MAX_STDOUT_JSON_BYTES = 64 * 1024 * 1024
+MAX_STDOUT_JSON_BYTES = 1024 * 1024  # limits.max_stdout_json_bytes' default
 
 
 @dataclass(frozen=True)
@@ -103,18 +103,19 @@ def stderr_tail(folder: RunFolder) -> str:
         return f.read().decode(errors="replace")
 
 
-def stdout_text(folder: RunFolder) -> str:
-    """The command's stdout, without the final newline: `print(9.0)` gives "9.0"."""
+def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_JSON_BYTES) -> str:
+    """The command's stdout, without the final newline: `print(9.0)` gives "9.0".
+    TooLarge above `limit` bytes."""
     f = _open_regular(folder.stdout)
     if f is None:
         return ""
     with f:
         # A command can print gigabytes: the service must not load them into memory
         # to put them in a JSON answer. The file itself is served in chunks.
-        if os.fstat(f.fileno()).st_size > MAX_STDOUT_JSON_BYTES:
-            raise TooLarge(f"stdout is over {MAX_STDOUT_JSON_BYTES} bytes: too large "
-                           "for a JSON answer",
-                           ["ask for returned_type stdout.txt or run.zip"])
+        if os.fstat(f.fileno()).st_size > limit:
+            raise TooLarge(f"stdout is over {limit} bytes: too large for an answer "
+                           "that holds it", ["ask for returned_type stdout.txt or run.zip "
+                                             "(sent from disk, in chunks)"])
         return f.read().decode(errors="replace").removesuffix("\n")
 
 

@@ -36,6 +36,7 @@ from service.web.keys import (
     BACKEND_KEY,
     CONFIG_KEY,
     JWT_SECRET_KEY,
+    LARGE_ANSWERS_KEY,
     LEDGER_KEY,
     LOCAL_RUNNER_KEY,
     LOGIN_THROTTLE_KEY,
@@ -46,6 +47,7 @@ from service.web.keys import (
     SUBMISSION_QUEUE_KEY,
     UPLOAD_GATE_KEY,
 )
+from service.web.large_answers import LargeAnswers
 from service.web.middleware import error_middleware
 from service.web.params import UploadGate
 
@@ -131,6 +133,7 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     app[BACKEND_KEY] = backend or backend_for(config.cluster, runner)
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
+    app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)
     app[LOGIN_THROTTLE_KEY] = LoginThrottle(config.auth.login_burst,
                                             config.auth.login_per_minute,
                                             config.auth.login_concurrent_hashes)

@@ -14,6 +14,7 @@ from service.core.config import Config
 from service.core.store import Store
 from service.local.runner import LocalRunner
 from service.runs.ledger import Ledger
+from service.web.large_answers import LargeAnswers
 from service.web.params import UploadGate
 
 CONFIG_KEY = web.AppKey("config", Config)
@@ -28,3 +29,4 @@ LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)
 MODULES_KEY = web.AppKey("modules", ModuleCatalogue)
 UPLOAD_GATE_KEY = web.AppKey("upload_gate", UploadGate)
 LOGIN_THROTTLE_KEY = web.AppKey("login_throttle", LoginThrottle)
+LARGE_ANSWERS_KEY = web.AppKey("large_answers", LargeAnswers)

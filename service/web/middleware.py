@@ -59,9 +59,9 @@ def _map(error: errors.WsError) -> tuple[int, str]:
     return 500, "internal_error"
 
 
-def _with_browser_headers(response: web.StreamResponse) -> web.StreamResponse:
+def with_browser_headers(response: web.StreamResponse) -> web.StreamResponse:
     """No answer is sniffed into another type; an HTML one also gets the policy.
-    A streamed answer has sent its headers already, and is never HTML."""
+    A streamed answer has sent its headers already: it calls this itself."""
     if not response.prepared:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if response.content_type == "text/html":
@@ -74,7 +74,7 @@ def _with_browser_headers(response: web.StreamResponse) -> web.StreamResponse:
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    return _with_browser_headers(await _answer(request, handler))
+    return with_browser_headers(await _answer(request, handler))
 
 
 async def _answer(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import LiveService, local_run, wait_final
+from tests.live import LiveService, cluster_run, local_run, wait_final
 
 pytestmark = pytest.mark.cluster
 MUSE = "/api/software/muse/run/sw_example/"
@@ -67,3 +67,18 @@ def test_a_command_over_64_kib_is_refused_with_the_limit(service: LiveService) -
     r = local_run(service, cmd="printf %s " + "x" * 60_000 + " | wc -c")
     assert r.status_code == 200, r.text
     assert r.json()["info"]["stdout"].strip() == "60000"
+
+
+def test_a_stdout_too_large_for_an_answer_is_413_and_served_as_a_file(
+        service: LiveService) -> None:
+    # limits.max_stdout_json_bytes (1 MiB): a JSON answer would hold it all, escaped.
+    big = "python -c \"print('x' * 3000000)\""
+    answer = cluster_run(service, cmd=big, returned_type="stdout")
+    assert wait_final(answer["url"])["info"]["report"]["cr"] == "OK"
+    r = requests.get(answer["urls"]["run"], timeout=60)
+    body = error_of(r, 413)
+    assert "stdout.txt" in " ".join(body["more"])
+    as_file = cluster_run(service, cmd=big, returned_type="stdout.txt")
+    assert wait_final(as_file["url"])["info"]["report"]["cr"] == "OK"
+    r = requests.get(as_file["urls"]["run"], timeout=60)
+    assert r.status_code == 200 and len(r.content) == 3000001

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -14,16 +13,11 @@ from service.runs.folder import RunFolder
 from service.runs.record import RunRecord, load_record
 from service.runs.results import (
     cluster_report,
-    download_message,
-    result_file,
-    stdout_text,
-    store_download,
-    temp_zip,
 )
 from service.runs.state import OK, WAIT, RunState
+from service.web.answers import send_content, send_results
 from service.web.auth import authenticate
-from service.web.files import send_file
-from service.web.formats import render, render_stdout
+from service.web.formats import render
 from service.web.keys import CONFIG_KEY, LEDGER_KEY, SUBMISSION_QUEUE_KEY
 from service.web.middleware import FORMAT_REQUEST_KEY
 from service.web.params import read_params
@@ -126,22 +120,12 @@ async def get_results(request: web.Request) -> web.StreamResponse:
     if state.cr != OK:
         raise NotReady(f"the run ended without success: {state.cause}",
                        [f"GET {urls['content']} gives the run folder to investigate"])
-    config = request.app[CONFIG_KEY]
-    req = record.request
-    if req.todownload:
-        key = await asyncio.to_thread(store_download, folder, req.returned_type,
-                                      config.downloads_dir)
-        return render(download_message(config.server.public_url, key), fmt)
-    if req.returned_type == "stdout":
-        identity = config.cluster.identity
-        return await render_stdout(await asyncio.to_thread(stdout_text, folder),
-                                   cluster_report(record, state, identity), fmt)
-    result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
-    return await send_file(request, result)
+    identity = request.app[CONFIG_KEY].cluster.identity
+    return await send_results(request, folder, record,
+                              cluster_report(record, state, identity), fmt)
 
 
 @routes.get("/api/software/{identity}/content/{name}/{key}")
 async def get_content(request: web.Request) -> web.StreamResponse:
     folder, _, _, _ = await find_run(request)
-    result = await asyncio.to_thread(temp_zip, folder, request.app[CONFIG_KEY].runs_dir)
-    return await send_file(request, result)
+    return await send_content(request, folder)

@@ -1,0 +1,76 @@
+"""A finished run's results as its request asked: a download key, stdout in the
+answer, or a file; and the bound on large answers in flight.
+
+Long stdouts and zips hold a slot of LargeAnswers (large_answers.py) until
+their client has them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from service.runs.folder import RunFolder
+from service.runs.record import RunRecord
+from service.runs.results import (
+    download_message,
+    result_file,
+    stdout_text,
+    store_download,
+    temp_zip,
+)
+from service.web.files import CHUNK, send_file
+from service.web.formats import SMALL_STDOUT, render, render_stdout
+from service.web.keys import CONFIG_KEY, LARGE_ANSWERS_KEY
+from service.web.middleware import with_browser_headers
+
+
+async def send_results(request: web.Request, folder: RunFolder, record: RunRecord,
+                       report: dict[str, Any], fmt: str) -> web.StreamResponse:
+    config = request.app[CONFIG_KEY]
+    req = record.request
+    if req.todownload:
+        key = await asyncio.to_thread(store_download, folder, req.returned_type,
+                                      config.downloads_dir)
+        return render(download_message(config.server.public_url, key), fmt)
+    if req.returned_type == "stdout":
+        stdout = await asyncio.to_thread(stdout_text, folder,
+                                         config.limits.max_stdout_json_bytes)
+        if len(stdout) <= SMALL_STDOUT:
+            return await render_stdout(stdout, report, fmt)
+        async with request.app[LARGE_ANSWERS_KEY].slot():
+            return await _stream(request, await render_stdout(stdout, report, fmt))
+    if req.returned_type == "run.zip":
+        async with request.app[LARGE_ANSWERS_KEY].slot():
+            result = await asyncio.to_thread(result_file, folder, req.returned_type,
+                                             config.runs_dir)
+            return await send_file(request, result)
+    result = await asyncio.to_thread(result_file, folder, req.returned_type, config.runs_dir)
+    return await send_file(request, result)  # stdout.txt: read from disk in chunks
+
+
+async def send_content(request: web.Request, folder: RunFolder) -> web.StreamResponse:
+    """The whole run folder as a zip."""
+    async with request.app[LARGE_ANSWERS_KEY].slot():
+        result = await asyncio.to_thread(temp_zip, folder, request.app[CONFIG_KEY].runs_dir)
+        return await send_file(request, result)
+
+
+async def _stream(request: web.Request, answer: web.Response) -> web.StreamResponse:
+    """Send a built answer in chunks before returning, so that its slot is held
+    until the client has it all."""
+    body = answer.body
+    assert isinstance(body, bytes)
+    out = web.StreamResponse(status=answer.status)
+    out.content_type = answer.content_type
+    if answer.charset:
+        out.charset = answer.charset
+    out.content_length = len(body)
+    with_browser_headers(out)
+    await out.prepare(request)
+    view = memoryview(body)
+    for start in range(0, len(body), CHUNK):
+        await out.write(view[start:start + CHUNK])
+    await out.write_eof()
+    return out
