@@ -232,10 +232,10 @@ SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,bf_interval=1,sched_min_interval=0
 MinJobAge=$MINJOBAGE
 KillWait=5
-# A node that stops answering is DOWN after SlurmdTimeout; its jobs end NODE_FAIL
-# and are not requeued (JobRequeue=0): ws reports the failure, the user resubmits.
+# A node that stops answering is DOWN after SlurmdTimeout; its jobs end NODE_FAIL.
+# JobRequeue keeps Slurm's default (1), as sites run it: ws's jobs are submitted
+# with --no-requeue and their scripts refuse a requeued attempt themselves.
 SlurmdTimeout=10
-JobRequeue=0
 ReturnToService=2
 SlurmdParameters=config_overrides
 MailProg=/bin/true

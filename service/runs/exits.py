@@ -31,7 +31,8 @@ def read_exit_records(folder: RunFolder) -> ExitRecords:
     return ExitRecords(snakemake=records.read_exit(str(folder.snakemake_exit)),
                        command=command_exit(jobs),
                        modules_failed=os.path.lexists(folder.status / "modules.exit"),
-                       jobs=jobs)
+                       jobs=jobs,
+                       requeued=os.path.lexists(folder.status / records.REQUEUED_RECORD))
 
 
 def command_exit(jobs: tuple[JobExit, ...]) -> int | None:

@@ -99,13 +99,17 @@ class ExitRecords:
     command: int | None  # the first failing job's, 0 when all exited 0
     modules_failed: bool
     jobs: tuple[JobExit, ...] = ()
+    requeued: bool = False  # a job script refused a requeued attempt
 
 
 def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -> RunState:
     """The one final state of a run whose job is over. OK only when Slurm, Snakemake
     and the command all say so: a job killed at its time limit is never OK."""
     cause = ""
-    if slurm_state in SLURM_CAUSES:
+    if records.requeued:
+        cause = ("Slurm requeued the job (node failure, preemption or by hand): ws runs "
+                 "a job once, a second attempt would run in what the first left")
+    elif slurm_state in SLURM_CAUSES:
         cause = SLURM_CAUSES[slurm_state]
     elif records.modules_failed:
         cause = "module load failed (see logs/modules.log)"

@@ -21,10 +21,10 @@ SUB = slurm.Submission(script="/r/status/run.1.sh", job_name="7-ws-x", chdir="/r
 
 def test_native_specification_carries_what_sbatch_argv_does() -> None:
     assert native.native_specification(SUB) == (
-        "--cpus-per-task=2 --time=01:30:00 --mem=1000 --partition=p "
+        "--cpus-per-task=2 --no-requeue --time=01:30:00 --mem=1000 --partition=p "
         "--dependency=afterok:9:10 --qos=normal --mail-type=END")
     bare = slurm.Submission(script="/s", job_name="j", chdir="/", output="/o", cpus=1)
-    assert native.native_specification(bare) == "--cpus-per-task=1"
+    assert native.native_specification(bare) == "--cpus-per-task=1 --no-requeue"
 
 
 def test_template_of_a_job() -> None:

@@ -55,6 +55,19 @@ def test_job_script_runs_the_prologue_first(tmp_path: Path) -> None:
     assert run_script(tmp_path, "true", prologue="pro.sh") == (92, "92\n")
 
 
+def test_job_script_refuses_a_requeued_attempt(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first attempt's command may have left links in work/: a second attempt
+    # (Slurm's SLURM_RESTART_COUNT > 0) runs nothing and says why in status/.
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "1")
+    (tmp_path / "ran").unlink(missing_ok=True)
+    assert run_script(tmp_path, "touch ran") == (93, "93\n")
+    assert not (tmp_path / "ran").exists()
+    assert (tmp_path / "status" / "requeued.exit").read_text() == "1\n"
+    monkeypatch.setenv("SLURM_RESTART_COUNT", "0")
+    assert run_script(tmp_path, "touch ran") == (0, "0\n")
+
+
 def test_the_exit_record_is_in_the_status_folder() -> None:
     assert jobscript.exit_record(script()) == "status/run_command.1.exit"
 

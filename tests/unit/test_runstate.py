@@ -45,6 +45,12 @@ def test_module_failure() -> None:
     assert "module load" in state.cause
 
 
+def test_a_refused_requeued_attempt_says_so() -> None:
+    records = ExitRecords(snakemake=None, command=93, modules_failed=False, requeued=True)
+    state = ended(RunState(jobs=(1,)), "FAILED", records, NOW)
+    assert state.cr == "NOK" and state.cause.startswith("Slurm requeued the job")
+
+
 def test_missing_exit_record() -> None:
     state = ended(RunState(), "COMPLETED", ExitRecords(None, None, False), NOW)
     assert state.cr == "NOK" and "without recording" in state.cause

@@ -25,7 +25,8 @@ def test_sbatch_argv() -> None:
                      dependencies=("9", "10"), extra=("--mail-user=a@b.org",))
     assert sbatch_argv(sub) == [
         "sbatch", "--parsable", "--job-name=7-ws-x", "--chdir=/r", "--output=/r/o",
-        "--cpus-per-task=2", "--kill-on-invalid-dep=yes", "--time=10", "--mem=1000M",
+        "--cpus-per-task=2", "--kill-on-invalid-dep=yes", "--no-requeue", "--time=10",
+        "--mem=1000M",
         "--partition=p", "--dependency=afterok:9:10", "--mail-user=a@b.org", "/r/s.sh"]
     bare = Submission(script="s", job_name="j", chdir="/", output="o", cpus=1)
     assert not [a for a in sbatch_argv(bare) if a.startswith(("--time", "--dep"))]

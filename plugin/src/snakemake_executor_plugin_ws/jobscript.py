@@ -39,6 +39,12 @@ def render(job: JobScript) -> str:
         "{",
         f"cd {q(job.workdir)} || exit 90",
         records.record_function(job.status_dir),
+        # A requeued attempt (an admin's `scontrol requeue`, or a requeue on node
+        # failure or preemption despite --no-requeue) would run in a work/ that the
+        # first attempt's command controlled, links and all: refused.
+        f'if [ "${{SLURM_RESTART_COUNT:-0}}" != 0 ]; then record {records.REQUEUED_RECORD} '
+        f'"$SLURM_RESTART_COUNT"; record {exit_name} {records.REQUEUED_EXIT}; '
+        f'exit {records.REQUEUED_EXIT}; fi',
     ]
     if job.inputs and job.latency_wait_s > 0:
         # What Snakemake in a job does for a shared file system: wait a little for

@@ -92,7 +92,8 @@ def native_word(word: str) -> str:
 def native_specification(sub: Submission) -> str:
     """The job's resources, partition, dependencies and further options, as sbatch's
     argv has them (slurm.sbatch_argv), in slurm-drmaa's words."""
-    words = [f"--cpus-per-task={sub.cpus}"]
+    # --no-requeue: never a second attempt (sbatch.sbatch_argv says why).
+    words = [f"--cpus-per-task={sub.cpus}", "--no-requeue"]
     if sub.runtime_min is not None:
         words.append(f"--time={hms(sub.runtime_min)}")
     if sub.mem_mb is not None:

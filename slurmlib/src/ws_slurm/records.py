@@ -21,6 +21,9 @@ from dataclasses import dataclass
 JOBS = "jobs.json"
 SUBMISSION_ERROR = "submission.error"
 MAX_RECORD_BYTES = 64
+# A job script's refusal of a requeued attempt: its record, and its exit status.
+REQUEUED_RECORD = "requeued.exit"
+REQUEUED_EXIT = 93
 MAX_JOBS_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BYTES = 4096
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

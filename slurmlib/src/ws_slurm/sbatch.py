@@ -29,7 +29,10 @@ def sbatch_argv(sub: Submission, sbatch: str = "sbatch") -> list[str]:
             f"--output={sub.output}", f"--cpus-per-task={sub.cpus}",
             # A dependant of a failed job is cancelled, not left pending for ever
             # (this needs no kill_invalid_depend in slurm.conf).
-            "--kill-on-invalid-dep=yes"]
+            "--kill-on-invalid-dep=yes",
+            # Never a second attempt: it would run in a work/ the first attempt's
+            # command controlled (the job script refuses one a site requeues by hand).
+            "--no-requeue"]
     if sub.runtime_min is not None:
         argv.append(f"--time={sub.runtime_min}")
     if sub.mem_mb is not None:
