@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.core.config import Config
+from service.runs import folder as runfolder
 from service.runs.folder import KEY_RE, STAGING
 from service.runs.ledger import Ledger
 from service.runs.results import DOWNLOAD_KEY_RE
@@ -49,10 +50,14 @@ def download_created(key: str) -> float | None:
         return None
 
 
-def remove_run_folders(runs_dir: Path, keys: list[str]) -> None:
+def remove_run_folders(runs_dir: Path, keys: list[str]) -> list[str]:
+    """Remove these runs' folders; the keys of those that are gone."""
+    gone = []
     for key in keys:
-        if KEY_RE.fullmatch(key):  # never a path built from anything but a key
-            shutil.rmtree(runs_dir / key, ignore_errors=True)
+        # Never a path built from anything but a key.
+        if KEY_RE.fullmatch(key) and runfolder.remove(runs_dir / key):
+            gone.append(key)
+    return gone
 
 
 def remove_old_downloads(downloads_dir: Path, cutoff: float) -> list[str]:
@@ -97,11 +102,16 @@ async def sweep(ledger: Ledger, config: Config, now: float) -> SweepResult:
     age = max_age_s(config)
     cutoff = now - age
     old = [entry.key for entry in ledger.store.runs_older_than(cutoff)]
-    # Folder first, then the index entry: a crash in between leaves an index entry
-    # the next pass removes, never a folder nobody knows of.
-    await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
-    for key in old:
+    # Folder first, then the index entry: a crash in between, or a folder that
+    # could not be removed whole, leaves an index entry the next pass tries
+    # again, never a folder nobody knows of.
+    gone = await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
+    for key in gone:
         ledger.forget(key)
+    if len(gone) < len(old):
+        log.warning("retention: %d old run folders could not be removed whole; tried "
+                    "again at the next pass", len(old) - len(gone))
+    old = gone
     downloads = await asyncio.to_thread(remove_old_downloads, config.downloads_dir, cutoff)
     await asyncio.to_thread(remove_stale_staging, config.runs_dir,
                             now - max(age, STAGING_MIN_AGE_S))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from service.core.config import LimitsConfig
 from service.core.errors import InvalidParameter, NotFound, TooLarge
 from service.core.params import UploadedFile
+from service.runs import folder as runfolder
 from service.runs.folder import check_files_order, find, treat_inputs
 from tests.zips import make_zip
 
@@ -83,3 +85,18 @@ def test_files_order_must_name_every_upload(tmp_path: Path) -> None:
 def test_find_refuses_anything_but_a_key(tmp_path: Path, key: str) -> None:
     with pytest.raises(NotFound):
         find(tmp_path, key)
+
+
+def test_a_folder_a_command_locked_is_removed_all_the_same(tmp_path: Path) -> None:
+    # A run's `chmod 500 work/sub` (or 000) once made retention leave its files behind
+    # (as a non-root service: the unit tests run as an ordinary user in test.sh).
+    run = tmp_path / "run"
+    for sub in ("work/locked/deeper", "work/closed"):
+        (run / sub).mkdir(parents=True)
+    (run / "work" / "locked" / "deeper" / "f").write_text("x")
+    (run / "work" / "closed" / "g").write_text("y")
+    os.chmod(run / "work" / "locked" / "deeper", 0o500)
+    os.chmod(run / "work" / "locked", 0o500)
+    os.chmod(run / "work" / "closed", 0o000)
+    assert runfolder.remove(run)
+    assert not run.exists()
