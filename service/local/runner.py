@@ -14,11 +14,12 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from service.core.config import LocalRunConfig
-from service.core.errors import Busy
+from service.core.errors import Busy, TooManyRuns
 from service.local.limits import UNBOUNDED, LocalLimits, prlimit_argv, rlimits
 from service.local.warm_client import WarmSnakemake, WarmSnakemakeGone
 from service.runs.exits import read_exit_records
@@ -38,6 +39,7 @@ class LocalRunner:
         self.config = config
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self._waiting = 0
+        self._per_owner: Counter[str] = Counter()  # runs going on or waiting, per user
         self.warm: WarmSnakemake | None = None
         self._starting: asyncio.Task[None] | None = None
         self._warming: WarmSnakemake | None = None
@@ -69,24 +71,36 @@ class LocalRunner:
         if self.warm is not None:
             await self.warm.stop()
 
-    async def run(self, ledger: Ledger, key: str,
+    async def run(self, ledger: Ledger, key: str, owner: str,
                   limits: LocalLimits = UNBOUNDED) -> RunState:
-        """Run it, once a slot is free; its final state, in the ledger too. Busy
-        (nothing run, nothing changed) when the waiting line is full."""
+        """Run it, once a slot is free; its final state, in the ledger too.
+        TooManyRuns when its owner has max_per_user local runs going on or waiting,
+        Busy when the waiting line is full (nothing run, nothing changed then)."""
+        if self._per_owner[owner] >= self.config.max_per_user:
+            raise TooManyRuns(f"{owner} has {self.config.max_per_user} local runs going on "
+                              "or waiting already; wait for one to end",
+                              ["or run on the cluster (POST "
+                               "/api/software/{identity}/run/{name})"])
         if self._slots.locked() and self._waiting >= self.config.max_waiting:
             raise Busy("every local run slot is busy and the waiting line is full",
                        ["retry later, or run on the cluster (POST "
                         "/api/software/{identity}/run/{name})"])
-        self._waiting += 1
+        self._per_owner[owner] += 1
         try:
-            await self._slots.acquire()
+            self._waiting += 1
+            try:
+                await self._slots.acquire()
+            finally:
+                self._waiting -= 1
+            try:
+                end = await self._execute(ledger.folder(key), ledger.state_of(key), limits,
+                                          ledger.clock.time)
+            finally:
+                self._slots.release()
         finally:
-            self._waiting -= 1
-        try:
-            end = await self._execute(ledger.folder(key), ledger.state_of(key), limits,
-                                      ledger.clock.time)
-        finally:
-            self._slots.release()
+            self._per_owner[owner] -= 1
+            if not self._per_owner[owner]:
+                del self._per_owner[owner]
         await ledger.change(key, end)
         return end
 

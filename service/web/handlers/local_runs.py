@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from service.core.errors import Busy, RunFailed
+from service.core.errors import Busy, RunFailed, TooManyRuns
 from service.local.limits import limits_for
 from service.runs.results import (
     local_report,
@@ -25,9 +25,9 @@ async def post_local_run(request: web.Request) -> web.StreamResponse:
     folder, record = prepared.folder, prepared.record
     ledger = request.app[LEDGER_KEY]
     try:
-        state = await request.app[LOCAL_RUNNER_KEY].run(ledger, record.key,
+        state = await request.app[LOCAL_RUNNER_KEY].run(ledger, record.key, record.owner,
                                                          limits_for(prepared.policy))
-    except Busy:
+    except (Busy, TooManyRuns):
         ledger.discard(record.key)  # refused: it leaves nothing behind
         raise
     report = local_report(record, state, folder)
