@@ -14,7 +14,7 @@ more object with these four methods (or one wrapping another)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from ws_slurm.states import StatesAnswer
@@ -42,6 +42,12 @@ class ClusterBackend(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    def refuse_unsupported(self, sbatch: Sequence[tuple[str, str]]) -> None:
+        """InvalidParameter naming a run's sbatch option this way to Slurm cannot
+        pass: asked at POST, before anything is written, rather than a run that
+        fails at submission."""
+        ...
 
 
 def check_drmaa_library(cluster: ClusterConfig) -> str:

@@ -19,15 +19,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ws_slurm.drmaa import DrmaaJobs
+from ws_slurm.native import Unsupported, native_word
 from ws_slurm.scancel import already_over
 from ws_slurm.states import JobInfo, StatesAnswer
 
 from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
-from service.core.errors import ClusterUnavailable
+from service.core.errors import ClusterUnavailable, InvalidParameter
 from service.runs.folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -133,3 +134,11 @@ class DrmaaBackend:
 
     async def close(self) -> None:
         await asyncio.to_thread(self.control.close)
+
+    def refuse_unsupported(self, sbatch: Sequence[tuple[str, str]]) -> None:
+        for option, value in sbatch:
+            try:
+                native_word(f"--{option}={value}")
+            except Unsupported as e:
+                raise InvalidParameter(str(e), [
+                    "this service reaches Slurm through DRMAA (cluster.backend)"]) from e

@@ -17,9 +17,7 @@ A run folder is the record of truth of a run:
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
 import re
 import shutil
 import stat
@@ -276,29 +274,3 @@ def _copy_bounded(src: IO[bytes], out: IO[bytes], declared: int, zip_name: str,
             raise TooLarge(f"zip {zip_name!r} has an entry larger than it declares")
         out.write(chunk)
 
-
-def remove(folder: Path) -> bool:
-    """Remove a run's folder, whatever modes its command left in work/ (`chmod 500`
-    on a subfolder stops a plain rmtree): the folders of the service's that refuse
-    are given back their owner's rights, never following a link, and it is tried
-    again. Whether the folder is gone."""
-    shutil.rmtree(folder, ignore_errors=True)
-    if not os.path.lexists(folder):
-        return True
-    _give_back_rights(folder)
-    shutil.rmtree(folder, ignore_errors=True)
-    return not os.path.lexists(folder)
-
-
-def _give_back_rights(top: Path) -> None:
-    def unlock(path: str) -> None:
-        with contextlib.suppress(OSError):
-            info = os.lstat(path)
-            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid():
-                os.chmod(path, stat.S_IMODE(info.st_mode) | stat.S_IRWXU)
-
-    unlock(str(top))
-    # Top-down: a folder is unlocked before the walk enters it.
-    for root, dirs, _ in os.walk(top):
-        for name in dirs:
-            unlock(os.path.join(root, name))

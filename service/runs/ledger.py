@@ -19,6 +19,7 @@ from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.errors import NotFound, TooManyRuns
 from service.core.store import RunIndexEntry, Store
 from service.runs import folder as runfolder
+from service.runs import removal
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord, load_record
 from service.runs.state import ENDED_NOK, NOK, Cr, RunState
@@ -81,7 +82,7 @@ class Ledger:
             folder = await asyncio.to_thread(self._publish, build, record, state)
         except BaseException:
             self.store.remove_run(key)
-            runfolder.remove(self.runs_dir / key)  # published, then a sync failed
+            removal.remove(self.runs_dir / key)  # published, then a sync failed
             raise
         self._live[key] = LiveRun(kind, created, state)
         return folder, record
@@ -100,7 +101,7 @@ class Ledger:
     def discard(self, key: str) -> None:
         """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
         self.forget(key)
-        runfolder.remove(self.runs_dir / key)
+        removal.remove(self.runs_dir / key)
 
     def forget(self, key: str) -> None:
         """A run whose folder is (being) removed: out of the index and the view."""

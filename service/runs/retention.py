@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.core.config import Config
-from service.runs import folder as runfolder
+from service.runs import removal
 from service.runs.folder import KEY_RE, STAGING
 from service.runs.ledger import Ledger
 from service.runs.results import DOWNLOAD_KEY_RE
@@ -55,7 +55,7 @@ def remove_run_folders(runs_dir: Path, keys: list[str]) -> list[str]:
     gone = []
     for key in keys:
         # Never a path built from anything but a key.
-        if KEY_RE.fullmatch(key) and runfolder.remove(runs_dir / key):
+        if KEY_RE.fullmatch(key) and removal.remove(runs_dir / key):
             gone.append(key)
     return gone
 

@@ -19,6 +19,7 @@ from service.runs.parameters import parse_run_request
 from service.runs.policy import check_run_policy
 from service.web.auth import authenticate
 from service.web.keys import (
+    BACKEND_KEY,
     CONFIG_KEY,
     LEDGER_KEY,
     MODULES_KEY,
@@ -71,7 +72,9 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
         await request.app[MODULES_KEY].check(run_request.module_list)
     assert level is not None  # check_run_policy refused no access
     if cluster:
-        # Slurm down: nothing would run. Refused before anything is written.
+        # What the way to Slurm cannot pass, and Slurm down (nothing would run):
+        # refused before anything is written.
+        request.app[BACKEND_KEY].refuse_unsupported(run_request.sbatch)
         await request.app[PROBE_KEY].check()
     return await prepare_run(config, request.app[LEDGER_KEY], software, user, run_request,
                              params.files, staging, kind,

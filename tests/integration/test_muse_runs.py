@@ -146,12 +146,16 @@ def test_sbatch_options_through_drmaa(drmaa_service: LiveService) -> None:
     subprocess.run(["scancel", str(job_id)], check=True)
     assert "TimeLimit=00:02:00" in job and "MailType=END" in job
     assert re.search(r"MinMemoryNode=300M", job), job
-    # What slurm-drmaa cannot pass is refused by name, never dropped.
-    _, state = run_to_end(drmaa_service, cmd="true",
-                          sbatch_list=["--mail-user=someone@example.org"])
-    report = state["info"]["report"]
-    assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "NOT_SUBMITTED")
-    assert "--mail-user is not supported by the DRMAA backend" in report["process"]["cause"]
+    # What slurm-drmaa cannot pass is refused by name at POST, never dropped, and
+    # nothing of the run is kept.
+    before = {p.name for p in drmaa_service.runs_dir.iterdir()}
+    for option in ("--mail-user=someone@example.org", "--mail-type=BEGIN,END"):
+        r = requests.post(f"{drmaa_service.url}/api/software/muse/run/sw_example/",
+                          json={"cmd": "true", "sbatch_list": [option]},
+                          headers=drmaa_service.auth(), timeout=30)
+        assert r.status_code == 400, r.text
+        assert "DRMAA" in r.json()["error"] + " ".join(r.json()["more"])
+    assert {p.name for p in drmaa_service.runs_dir.iterdir()} == before
 
 
 def test_module_list_is_loaded_in_the_job(service: LiveService) -> None:

@@ -60,6 +60,9 @@ class FakeBackend:
     async def close(self) -> None:
         self.closed = True
 
+    def refuse_unsupported(self, sbatch: Sequence[tuple[str, str]]) -> None:
+        pass
+
 
 class FakeProbe(ControllerProbe):
     """slurmctld up (or down) without asking `scontrol`."""

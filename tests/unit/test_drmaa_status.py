@@ -20,7 +20,7 @@ from service.cluster.jobstatus import settle_with_records
 from service.cluster.poller import Poller
 from service.core import atomic
 from service.core.config import ClusterConfig, ConfigError
-from service.core.errors import ClusterUnavailable
+from service.core.errors import ClusterUnavailable, InvalidParameter
 from service.core.store import Store
 from service.runs.ledger import Ledger
 from service.runs.state import ExitRecords, JobExit, RunState
@@ -207,3 +207,13 @@ def test_the_forked_snakemake_is_told_the_backend_and_the_library(tmp_path: Path
     backend = backend_for(ClusterConfig(backend="drmaa", drmaa_library=lib), NoForker())
     assert isinstance(backend, DrmaaBackend)
     assert backend.submitter.args[-4:] == ["--ws-backend", "drmaa", "--ws-drmaa-library", lib]
+
+
+def test_what_drmaa_cannot_pass_is_refused_before_the_run_is_written() -> None:
+    backend = drmaa()
+    backend.refuse_unsupported((("time", "10"), ("mem", "300M"), ("mail-type", "END")))
+    for option in (("mail-user", "a@b.org"), ("mail-type", "BEGIN,END")):
+        with pytest.raises(InvalidParameter, match=r"DRMAA|slurm-drmaa"):
+            backend.refuse_unsupported((option,))
+    CliBackend(NoForker(), Path("profiles/slurm")).refuse_unsupported(
+        (("mail-user", "a@b.org"),))

@@ -10,7 +10,7 @@ import pytest
 from service.core.config import LimitsConfig
 from service.core.errors import InvalidParameter, NotFound, TooLarge
 from service.core.params import UploadedFile
-from service.runs import folder as runfolder
+from service.runs import removal
 from service.runs.folder import check_files_order, find, treat_inputs
 from tests.zips import make_zip
 
@@ -98,5 +98,5 @@ def test_a_folder_a_command_locked_is_removed_all_the_same(tmp_path: Path) -> No
     os.chmod(run / "work" / "locked" / "deeper", 0o500)
     os.chmod(run / "work" / "locked", 0o500)
     os.chmod(run / "work" / "closed", 0o000)
-    assert runfolder.remove(run)
+    assert removal.remove(run)
     assert not run.exists()
