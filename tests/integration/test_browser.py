@@ -3,8 +3,7 @@ never downloads a browser of its own). A person signs in with the keyboard, runs
 sw_example on the cluster with an uploaded file, waits for OK and downloads the
 results; the token never shows in a URL or in the service's log.
 
-WS_SCREENSHOTS=DIR keeps the pages' screenshots there (docs/screenshots/ in the
-README)."""
+WS_SCREENSHOTS=DIR keeps the pages' screenshots there (the tree tracks no images)."""
 
 from __future__ import annotations
 
