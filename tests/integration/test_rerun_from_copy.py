@@ -1,4 +1,4 @@
-"""The README's rerun instructions for power users, run as written: from the
+"""The power users' rerun instructions (docs/power-users.md), run as written: from the
 run's content zip and a fresh copy of the inputs, never from what the run left
 in its work/ folder."""
 
@@ -17,8 +17,9 @@ pytestmark = pytest.mark.cluster
 
 
 def readme_rerun_steps() -> str:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## For power users"):text.index("## Security")]
+    text = (ROOT / "docs" / "power-users.md").read_text()
+    section = text[text.index("## Rerun a workflow by hand"):
+                   text.index("## What the two profiles do")]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block is not None
     return block.group(1)

@@ -5,6 +5,7 @@ a refused upload leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -23,8 +24,11 @@ MiB = 1024 * 1024
 
 
 def staged_files(service: LiveService) -> list[str]:
-    staging = service.runs_dir / ".staging"
-    return [str(p) for p in staging.rglob("*")] if staging.exists() else []
+    # os.walk, not rglob: the service removes a request's staging folder while
+    # this looks (a folder gone between its listing and its visit is no error).
+    return [os.path.join(root, name)
+            for root, dirs, files in os.walk(service.runs_dir / ".staging")
+            for name in (*dirs, *files)]
 
 
 def runs(service: LiveService) -> set[str]:
