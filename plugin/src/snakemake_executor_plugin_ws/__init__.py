@@ -189,7 +189,11 @@ class Executor(RemoteExecutor):
         if not active_jobs or not self.mode.follows or self.backend is None:
             return
         ids = [j.external_jobid for j in active_jobs]
-        async with self.status_rate_limiter:
+        if self.backend.asks_the_cluster:
+            async with self.status_rate_limiter:
+                states = await self.backend.states(ids)
+        else:
+            # A local run's job is followed every 10 ms: its end is the run's answer.
             states = await self.backend.states(ids)
         for job_info in active_jobs:
             state = states.get(job_info.external_jobid)

@@ -23,6 +23,10 @@ SBATCH_TIMEOUT_S = 60
 
 
 class JobBackend(Protocol):
+    # Whether asking for states queries the cluster (Snakemake's status rate
+    # limiter then applies); a local child's state costs nothing to ask.
+    asks_the_cluster: bool
+
     def submit(self, submission: Submission) -> str:
         """The job's id; WorkflowError (or OSError) with the reason if it is not in."""
         ...
@@ -37,6 +41,8 @@ class JobBackend(Protocol):
 
 
 class SbatchJobs:
+    asks_the_cluster = True
+
     def __init__(self, runner: Runner = run) -> None:
         # By id: the account may have many jobs that are not this workflow's.
         self.query = SlurmQuery(runner, whole_account=False)
@@ -62,6 +68,8 @@ class SbatchJobs:
 
 
 class DrmaaJobs:
+    asks_the_cluster = True
+
     def __init__(self, library: str | None, logger: logging.Logger) -> None:
         self.jobs = drmaa.DrmaaJobs(library)
         self.logger = logger
@@ -91,6 +99,8 @@ class DrmaaJobs:
 
 
 class LocalJobs:
+    asks_the_cluster = False
+
     def __init__(self) -> None:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
 
