@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,9 +54,18 @@ class Ledger:
         self.runs_dir = runs_dir
         self.clock = clock
         self._live: dict[str, LiveRun] = {}
+        # State changes are written (and synced) by threads of their own: a round
+        # that ends many runs, or a burst of submissions, must not fill the shared
+        # pool that POSTs build their run folders in (a 60-POST burst was accepted
+        # in twice the time when they shared it).
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ws-ledger")
         self._changed = asyncio.Event()  # set, then replaced, at every change
         # One change of a run at a time: its writes land in the order they were asked.
         self._writing: dict[str, asyncio.Lock] = {}
+
+    def close(self) -> None:
+        """Wait for the state writes under way (the service is stopping)."""
+        self._writer.shutdown(wait=True)
 
     def folder(self, key: str) -> RunFolder:
         return RunFolder(self.runs_dir / key)
@@ -115,7 +125,8 @@ class Ledger:
         OSError if state.json cannot be written (nothing else learns it then)."""
         lock = self._writing.setdefault(key, asyncio.Lock())
         async with lock:
-            await asyncio.to_thread(_write_state, self.folder(key), state)
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, _write_state, self.folder(key), state)
             self._learn(key, state)
         if state.final:
             self._writing.pop(key, None)

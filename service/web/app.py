@@ -66,6 +66,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await ledger.load()
     app[LEDGER_KEY] = ledger
     yield
+    ledger.close()
     store.close()
 
 
