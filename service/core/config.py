@@ -133,9 +133,6 @@ class LimitsConfig:
     max_upload_folders: int = 1000
     max_files: int = 100
     max_live_runs_per_user: int = 50
-    # returned_type=stdout puts the whole stdout in the answer (JSON escapes it, up
-    # to six times its size): larger ones are refused (413) for stdout.txt/run.zip.
-    max_stdout_json_bytes: int = 1024 * 1024
     # Long stdouts and run folder zips built and sent at once (each holds memory
     # or disk until its client has it all); beyond, requests wait, then get 503.
     max_large_answers: int = 4

@@ -28,7 +28,8 @@ DOWNLOAD_KEY_RE = re.compile(
     r"\d{8}_\d{6}_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.ASCII)
 CONTENT_TYPES = {"stdout.txt": "text/plain; charset=utf-8", "run.zip": "application/zip"}
 STDERR_TAIL = 2000
-MAX_STDOUT_JSON_BYTES = 1024 * 1024  # limits.max_stdout_json_bytes' default
+# What an answer holds of stdout in memory (yaml, xml, api); JSON streams it whole.
+MAX_STDOUT_HELD = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,20 @@ def stderr_tail(folder: RunFolder) -> str:
         return f.read().decode(errors="replace")
 
 
-def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_JSON_BYTES) -> str:
+def open_stdout(folder: RunFolder) -> BinaryIO | None:
+    """The command's stdout.txt opened for reading (a regular file, never a link)."""
+    return _open_regular(folder.stdout)
+
+
+def stdout_size(folder: RunFolder) -> int:
+    f = open_stdout(folder)
+    if f is None:
+        return 0
+    with f:
+        return os.fstat(f.fileno()).st_size
+
+
+def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_HELD) -> str:
     """The command's stdout, without the final newline: `print(9.0)` gives "9.0".
     TooLarge above `limit` bytes."""
     f = _open_regular(folder.stdout)
@@ -113,9 +127,9 @@ def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_JSON_BYTES) -> str:
         # A command can print gigabytes: the service must not load them into memory
         # to put them in a JSON answer. The file itself is served in chunks.
         if os.fstat(f.fileno()).st_size > limit:
-            raise TooLarge(f"stdout is over {limit} bytes: too large for an answer "
-                           "that holds it", ["ask for returned_type stdout.txt or run.zip "
-                                             "(sent from disk, in chunks)"])
+            raise TooLarge(f"stdout is over {limit} bytes: too large for this format",
+                           ["ask for format=json (streamed from disk), or for "
+                            "returned_type stdout.txt or run.zip"])
         return f.read().decode(errors="replace").removesuffix("\n")
 
 

@@ -7,6 +7,9 @@ their client has them."""
 from __future__ import annotations
 
 import asyncio
+import codecs
+import json
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -15,7 +18,9 @@ from service.runs.folder import RunFolder
 from service.runs.record import RunRecord
 from service.runs.results import (
     download_message,
+    open_stdout,
     result_file,
+    stdout_size,
     stdout_text,
     store_download,
     temp_zip,
@@ -35,12 +40,15 @@ async def send_results(request: web.Request, folder: RunFolder, record: RunRecor
                                       config.downloads_dir)
         return render(download_message(config.server.public_url, key), fmt)
     if req.returned_type == "stdout":
-        stdout = await asyncio.to_thread(stdout_text, folder,
-                                         config.limits.max_stdout_json_bytes)
-        if len(stdout) <= SMALL_STDOUT:
-            return await render_stdout(stdout, report, fmt)
+        if fmt != "json" or await asyncio.to_thread(stdout_size, folder) <= SMALL_STDOUT:
+            # Held in memory: small, or at most MAX_STDOUT_HELD (413 beyond).
+            stdout = await asyncio.to_thread(stdout_text, folder)
+            if len(stdout) <= SMALL_STDOUT:
+                return await render_stdout(stdout, report, fmt)
+            async with request.app[LARGE_ANSWERS_KEY].slot():
+                return await _stream(request, await render_stdout(stdout, report, fmt))
         async with request.app[LARGE_ANSWERS_KEY].slot():
-            return await _stream(request, await render_stdout(stdout, report, fmt))
+            return await _stream_json_stdout(request, folder, report)
     if req.returned_type == "run.zip":
         async with request.app[LARGE_ANSWERS_KEY].slot():
             result = await asyncio.to_thread(result_file, folder, req.returned_type,
@@ -55,6 +63,36 @@ async def send_content(request: web.Request, folder: RunFolder) -> web.StreamRes
     async with request.app[LARGE_ANSWERS_KEY].slot():
         result = await asyncio.to_thread(temp_zip, folder, request.app[CONFIG_KEY].runs_dir)
         return await send_file(request, result)
+
+
+async def _stream_json_stdout(request: web.Request, folder: RunFolder,
+                              report: dict[str, Any]) -> web.StreamResponse:
+    """{"info": {"stdout", "report"}} as JSON, stdout read from disk and escaped a
+    chunk at a time: the answer's memory does not grow with the stdout. Its final
+    newline is left out, as stdout_text does."""
+    marker = uuid.uuid4().hex
+    head, tail = json.dumps({"info": {"stdout": marker, "report": report}},
+                            ensure_ascii=False).split(f'"{marker}"', 1)
+    f = await asyncio.to_thread(open_stdout, folder)
+    out = web.StreamResponse()
+    out.content_type = "application/json"
+    out.charset = "utf-8"
+    with_browser_headers(out)
+    await out.prepare(request)
+    await out.write(f'{head}"'.encode())
+    if f is not None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        held = ""  # a newline that may be the last one
+        with f:
+            while chunk := await asyncio.to_thread(f.read, CHUNK):
+                text = held + decoder.decode(chunk)
+                text, held = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+                await out.write(json.dumps(text, ensure_ascii=False)[1:-1].encode())
+        text = (held + decoder.decode(b"", final=True)).removesuffix("\n")
+        await out.write(json.dumps(text, ensure_ascii=False)[1:-1].encode())
+    await out.write(f'"{tail}'.encode())
+    await out.write_eof()
+    return out
 
 
 async def _stream(request: web.Request, answer: web.Response) -> web.StreamResponse:

@@ -4,6 +4,7 @@ cluster backend, a run goes from POST to its results."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,15 @@ class DoneAtOnce:
     """A submitter whose one job has run already: what ws's executor and the job
     script leave in status/, and the command's stdout."""
 
+    def __init__(self, stdout: str = "9.0\n") -> None:
+        self.stdout = stdout
+
     def __call__(self, folder: RunFolder) -> tuple[int, ...]:
         records.write_jobs(str(folder.status), [records.JobEntry(
             1, "run_command", 4242, "status/run_command.1.exit")])
         (folder.status / "run_command.1.exit").write_text("0\n")
         (folder.status / "snakemake.exit").write_text("0\n")
-        (folder.work / "stdout.txt").write_text("9.0\n")
+        (folder.work / "stdout.txt").write_text(self.stdout, encoding="utf-8")
         return (4242,)
 
 
@@ -98,3 +102,37 @@ def seed(store: Store, image: Path) -> None:
     catalogue.add_container(store, "c1", "singularity", image)
     catalogue.add_software(store, "sw_example", "c1")
     access.grant(store, "bob", 2, software="sw_example")
+
+
+# Over 1 MiB: streamed from disk as JSON, a chunk at a time (escapes, a character
+# of several bytes across chunks, only the final newline left out).
+LONG = ("line \"é\" \\ \t ✓\n" * 70_000) + "\n"  # over 1 MiB
+
+
+@pytest.mark.parametrize("fmt,status", [("json", 200), ("yaml", 413)])
+async def test_a_long_stdout_is_streamed_as_json_and_refused_held(
+        aiohttp_client: ClientFactory, config: Config, image: Path, fmt: str,
+        status: int) -> None:
+    app = create_app(config, backend=FakeBackend(submit=DoneAtOnce(LONG)), probe=FakeProbe())
+    client = await aiohttp_client(app)
+    seed(app[STORE_KEY], image)
+    token = await token_for(client, "bob")
+    resp = await client.post("/api/software/muse/run/sw_example",
+                             data={"cmd": "true", "format": fmt},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200, await resp.text()
+    key = next(p.name for p in config.runs_dir.iterdir() if p.name != ".staging")
+    state_url = f"/api/software/muse/state/sw_example/{key}/"
+    for _ in range(20):
+        resp = await client.get(state_url, params={"wait": "5"})
+        if (await resp.json())["info"]["report"]["cr"] != "WAIT":
+            break
+    resp = await client.get(f"/api/software/muse/run/sw_example/{key}/",
+                            params={"format": fmt})
+    assert resp.status == status, (await resp.text())[:300]
+    if fmt == "json":
+        body = json.loads(await resp.read())
+        assert body["info"]["stdout"] == LONG.removesuffix("\n")
+        assert body["info"]["report"]["cr"] == "OK"
+    else:
+        assert "format=json" in await resp.text()
