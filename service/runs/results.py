@@ -28,8 +28,10 @@ DOWNLOAD_KEY_RE = re.compile(
     r"\d{8}_\d{6}_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", re.ASCII)
 CONTENT_TYPES = {"stdout.txt": "text/plain; charset=utf-8", "run.zip": "application/zip"}
 STDERR_TAIL = 2000
-# What an answer holds of stdout in memory (yaml, xml, api); JSON streams it whole.
+# What an answer holds of stdout in memory (yaml, xml, api); JSON streams it, up
+# to MAX_STDOUT_JSON_BYTES (beyond, stdout.txt or run.zip serve it as a file).
 MAX_STDOUT_HELD = 1024 * 1024
+MAX_STDOUT_JSON_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
+from service.core.errors import TooLarge
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord
 from service.runs.results import (
+    MAX_STDOUT_JSON_BYTES,
     download_message,
     open_stdout,
     result_file,
@@ -40,7 +42,11 @@ async def send_results(request: web.Request, folder: RunFolder, record: RunRecor
                                       config.downloads_dir)
         return render(download_message(config.server.public_url, key), fmt)
     if req.returned_type == "stdout":
-        if fmt != "json" or await asyncio.to_thread(stdout_size, folder) <= SMALL_STDOUT:
+        size = await asyncio.to_thread(stdout_size, folder)
+        if fmt == "json" and size > MAX_STDOUT_JSON_BYTES:
+            raise TooLarge(f"stdout is over {MAX_STDOUT_JSON_BYTES} bytes: too large for a "
+                           "JSON answer", ["ask for returned_type stdout.txt or run.zip"])
+        if fmt != "json" or size <= SMALL_STDOUT:
             # Held in memory: small, or at most MAX_STDOUT_HELD (413 beyond).
             stdout = await asyncio.to_thread(stdout_text, folder)
             if len(stdout) <= SMALL_STDOUT:
