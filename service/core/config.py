@@ -115,7 +115,7 @@ class LocalRunConfig:
     max_waiting: int = 8
     # One user's local runs running or waiting at once (429 beyond), so that one
     # user cannot hold every slot and the whole waiting line.
-    max_per_user: int = 2
+    max_per_user: int = 5
     time_limit_s: float = 300.0
     # Keep one Snakemake process warm and fork a child per run (see
     # service/local/warm_snakemake.py); false: each run starts Snakemake anew.
