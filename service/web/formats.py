@@ -2,15 +2,14 @@
 
 A run's stdout can be tens of megabytes; rendering it must not hold the event
 loop (every other client waits meanwhile): render_stdout renders a big one in
-a worker thread, JSON-escaped in slices (each holds the interpreter lock only
-briefly), and refuses it in the formats whose encoders cannot be sliced."""
+a worker thread, and refuses it past MAX_STDOUT_HELD in the formats whose
+encoders run in one piece (a long one as JSON is streamed: web/answers.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import json
-import uuid
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -19,15 +18,12 @@ from aiohttp import web
 
 from service.core.errors import TooLarge
 from service.core.params import FORMATS as FORMATS
+from service.runs.results import MAX_STDOUT_HELD
 
 # libyaml's emitter when PyYAML has it (same output, ~50x faster).
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 # Up to this, a stdout is rendered inline (a few milliseconds in any format).
 SMALL_STDOUT = 256 * 1024
-# Beyond this, yaml, xml and api answers are refused: their encoders run in
-# one piece (seconds for tens of MB, holding the interpreter lock).
-MAX_STDOUT_RENDERED = 1024 * 1024
-JSON_SLICE = 1024 * 1024
 
 
 def _to_xml(parent: ET.Element, value: Any) -> None:
@@ -70,26 +66,15 @@ def render(data: Any, fmt: str = "json", status: int = 200,
                              dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
-def _json_around(data: dict[str, Any], big: str, place: tuple[str, str]) -> str:
-    """JSON of `data` with `big` at data[place[0]][place[1]], escaped slice by slice."""
-    marker = uuid.uuid4().hex
-    outer = {**data, place[0]: {**data[place[0]], place[1]: marker}}
-    head, tail = json.dumps(outer, ensure_ascii=False).split(f'"{marker}"', 1)
-    slices = (json.dumps(big[i:i + JSON_SLICE], ensure_ascii=False)[1:-1]
-              for i in range(0, len(big), JSON_SLICE))
-    return "".join([head, '"', *slices, '"', tail])
-
-
 async def render_stdout(stdout: str, report: dict[str, Any], fmt: str) -> web.Response:
     """{"info": {"stdout", "report"}} in `fmt`, without holding the event loop."""
     data: dict[str, Any] = {"info": {"stdout": stdout, "report": report}}
     if len(stdout) <= SMALL_STDOUT:
         return render(data, fmt)
-    if fmt == "json":
-        text = await asyncio.to_thread(_json_around, data, stdout, ("info", "stdout"))
-        return web.Response(text=text, content_type="application/json")
-    if len(stdout.encode()) > MAX_STDOUT_RENDERED:
-        raise TooLarge(f"stdout is over {MAX_STDOUT_RENDERED} bytes: too large for "
+    # Beyond MAX_STDOUT_HELD, yaml, xml and api are refused: their encoders run in
+    # one piece (seconds for tens of MB, holding the interpreter lock).
+    if fmt != "json" and len(stdout.encode()) > MAX_STDOUT_HELD:
+        raise TooLarge(f"stdout is over {MAX_STDOUT_HELD} bytes: too large for "
                        f"format={fmt}",
                        ["ask for format=json, or for returned_type stdout.txt"])
     return await asyncio.to_thread(render, data, fmt)

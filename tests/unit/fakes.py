@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
+from ws_slurm.run import Completed
 from ws_slurm.states import JobInfo, StatesAnswer
 
 from service.cluster.probe import ControllerProbe
@@ -86,3 +87,15 @@ class NoForker:
     async def fork_workflow(self, folder: Path, args: Sequence[str]
                             ) -> tuple[int, Awaitable[int]]:
         raise AssertionError("no submission here")
+
+
+class Recorded:
+    """Slurm's recorded answers, by command name; the commands asked, in order."""
+
+    def __init__(self, **answers: Completed) -> None:
+        self.answers = answers
+        self.asked: list[list[str]] = []
+
+    async def __call__(self, argv: Sequence[str], timeout: float = 30.0) -> Completed:
+        self.asked.append(list(argv))
+        return self.answers[argv[0]]

@@ -19,6 +19,7 @@ from service.cluster.submit import SubmissionFailed
 from service.core.config import ClusterConfig, ConfigError
 from service.core.errors import ClusterUnavailable
 from service.runs.folder import RunFolder
+from tests.unit.fakes import Recorded
 from tests.unit.test_drmaa_status import Library
 
 
@@ -43,16 +44,6 @@ class Forker:
         async def exited() -> int:
             return self.code
         return 1234, exited()
-
-
-class Recorded:
-    def __init__(self, **answers: Completed) -> None:
-        self.answers = answers
-        self.asked: list[list[str]] = []
-
-    async def __call__(self, argv: Sequence[str], timeout: float = 30.0) -> Completed:
-        self.asked.append(list(argv))
-        return self.answers[argv[0]]
 
 
 def run_folder(tmp_path: Path) -> RunFolder:

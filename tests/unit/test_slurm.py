@@ -4,7 +4,6 @@ cluster, and the one squeue-then-sacct query, on recorded answers."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ from ws_slurm.query import SlurmQuery
 from ws_slurm.run import Completed, run
 from ws_slurm.sbatch import Submission, parse_sbatch, sbatch_argv, upstream
 from ws_slurm.states import FINAL, parse_states
+
+from tests.unit.fakes import Recorded
 
 SQUEUE = "2|RUNNING\n1|COMPLETED\n3|FAILED\n4|PENDING\n"
 SACCT = "1|COMPLETED\n2|CANCELLED by 0\n3|FAILED\n5|TIMEOUT\n"
@@ -124,18 +125,6 @@ def test_accounting_disabled_is_told_from_a_passing_failure() -> None:
     assert sacct.accounting_disabled("Slurm accounting storage is disabled\n")
     assert not sacct.accounting_disabled(
         "sacct: error: Problem talking to the database: Connection refused\n")
-
-
-class Recorded:
-    """Slurm's recorded answers, by command name; the commands asked, in order."""
-
-    def __init__(self, **answers: Completed) -> None:
-        self.answers = answers
-        self.asked: list[list[str]] = []
-
-    async def __call__(self, argv: Sequence[str], timeout: float = 30.0) -> Completed:
-        self.asked.append(list(argv))
-        return self.answers[argv[0]]
 
 
 async def test_squeue_then_sacct_for_what_squeue_forgot() -> None:
