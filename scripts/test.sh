@@ -20,6 +20,9 @@ fi
 # boundary, recorded output), and this keeps it so.
 log "pytest tests/unit, as $UNIT_USER without Slurm or Apptainer"
 bare=$(bare_path)
+# Python finds the checkout's packages by listing its folder: a clone in a 0700
+# temporary folder (only traversable, make_checkout_reachable) must be readable.
+runuser -u "$UNIT_USER" -- test -r "$ROOT" || { log "letting others read $ROOT (chmod o+rx)"; chmod o+rx "$ROOT"; }
 set +e
 runuser -u "$UNIT_USER" -- env -i HOME=/tmp LANG=C.UTF-8 PATH="$bare" \
   "$ROOT/.venv/bin/python" -m pytest tests/unit -p no:cacheprovider -q --durations=5
