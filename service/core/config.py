@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from service.core.identity import IdentityConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # service/core/config.py
 
 
@@ -207,6 +209,7 @@ class Config:
     local: LocalRunConfig = field(default_factory=LocalRunConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
 
     def __post_init__(self) -> None:
         check_binds_apart(self.cluster.allowed_binds,

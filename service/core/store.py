@@ -65,6 +65,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN tokens_valid_from REAL NOT NULL DEFAULT 0;
     UPDATE users SET tokens_valid_from = created;
     """,
+    # Identity mode "unix": the Unix user a ws user's runs execute as, one to one
+    # (NULL: none; a UNIQUE index lets many NULLs be).
+    """
+    ALTER TABLE users ADD COLUMN unix_user TEXT;
+    CREATE UNIQUE INDEX users_unix_user ON users(unix_user);
+    """,
 )
 
 
