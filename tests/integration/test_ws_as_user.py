@@ -2,7 +2,8 @@
 scripts install it (scripts/unix-users-up.sh): the sudoers rule lets the service
 account run only ws-as-user, only as members of ws-users, never as root, never a
 shell or sbatch; the program refuses what it is not for; what it does (cancel,
-remove) it does as the user, and Slurm sees that user's jobs on the compute nodes."""
+remove, submit) it does as the user, and Slurm sees that user's jobs on the compute
+nodes."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ import json
 import os
 import pwd
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ws_slurm import records
 
-from tests.live import WS_USER, run
+from tests.live import ROOT, WS_USER, build_images, run
 
 pytestmark = pytest.mark.cluster
 PROGRAM = "/usr/local/libexec/ws/ws-as-user"
@@ -208,3 +211,66 @@ def test_the_compute_nodes_know_the_users() -> None:
             out.unlink(missing_ok=True)
         assoc = run(["sacctmgr", "-n", "-P", "list", "user", user, "format=user,defaultaccount"])
         assert assoc.stdout.strip() == f"{user}|default"
+
+
+# A run folder built by the user, with the service's own code (in unix mode the
+# run folder is the user's: nobody chowns it after the fact).
+BUILD = """
+import sys
+from pathlib import Path
+from service.catalogue.softwares import Container, Software
+from service.core.config import Config
+from service.core.params import Params
+from service.runs import workflow
+from service.runs.lifecycle import _build
+from service.runs.parameters import parse_run_request
+from service.runs.record import RunRecord
+runs, key, image, cmd = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+config = Config(runs_dir=runs)
+request = parse_run_request(Params(values={"cmd": cmd}), cluster=True)
+software = Software("sw_example", Container("sw_example", "singularity", image))
+record = RunRecord(key=key, name="sw_example", owner="alice", number=1, kind="cluster",
+                   service="ws-as-user-test", request=request)
+resources = workflow.resources_for(request, workflow.profile_defaults(config.cluster.profile_dir))
+staging = runs / ".staging"
+staging.mkdir(exist_ok=True)
+_build(staging, config, record, software, [], resources).rename(runs / key)
+"""
+
+
+def _until(what: str, check: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Wait for a file or record a job leaves (no event to wait on here)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"no {what} after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def test_submit_runs_the_workflow_as_the_user(folders: list[Path]) -> None:
+    key = str(uuid.uuid4())
+    folder = RUNS / ALICE / key
+    folders.extend([folder, RUNS / ALICE / ".staging"])
+    image = str(build_images()["singularity"])
+    code, said = as_user(ALICE, str(ROOT / ".venv" / "bin" / "python"), "-c", BUILD,
+                         str(RUNS / ALICE), key, image, "id -un")
+    assert code == 0, said
+    code, said = sudo_as(ALICE, PROGRAM, "submit", key)
+    assert code == 0, said + (folder / "logs" / "snakemake.log").read_text()[-3000:]
+    jobs = records.read_jobs(str(folder / "status"))
+    assert len(jobs) == 1
+    code, said = sudo_as(ALICE, PROGRAM, "submit", key)
+    assert code == 2 and "submitted already" in said
+    exit_record = folder / "status" / Path(jobs[0].exit).name
+    _until("exit record", exit_record.exists)
+    assert exit_record.read_text().strip() == "0"
+    stdout = folder / "work" / "stdout.txt"
+    assert stdout.read_text().strip() == ALICE  # the command ran as alice
+    assert (stdout.owner(), stdout.group()) == (ALICE, WS_USER)
+    # The service reads it (the default ACL), the other user does not.
+    assert as_ws("cat", str(stdout)) == (0, f"{ALICE}\n")
+    assert as_user(BOB, "cat", str(stdout))[0] != 0
+
+    def accounted() -> bool:
+        result = run(["sacct", "-X", "-n", "-P", "-j", str(jobs[0].slurm_id), "-o", "User"])
+        return result.stdout.strip() == ALICE
+    _until("sacct record", accounted, 30.0)
