@@ -20,7 +20,7 @@ from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.errors import NotFound, TooManyRuns
 from service.core.store import RunIndexEntry, Store
 from service.runs import folder as runfolder
-from service.runs import removal
+from service.runs import legacy_folders, removal
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord, load_record
 from service.runs.state import ENDED_NOK, NOK, Cr, RunState
@@ -68,7 +68,7 @@ class Ledger:
         self._writer.shutdown(wait=True)
 
     def folder(self, key: str) -> RunFolder:
-        return RunFolder(self.runs_dir / key)
+        return RunFolder(runfolder.run_path(self.runs_dir, key))
 
     # ---- creating and forgetting -------------------------------------------------------
     async def create(self, kind: str, software: str, owner: str,
@@ -92,7 +92,7 @@ class Ledger:
             folder = await asyncio.to_thread(self._publish, build, record, state)
         except BaseException:
             self.store.remove_run(key)
-            removal.remove(self.runs_dir / key)  # published, then a sync failed
+            removal.remove(self.folder(key).path)  # published, then a sync failed
             raise
         self._live[key] = LiveRun(kind, created, state)
         return folder, record
@@ -111,7 +111,7 @@ class Ledger:
     def discard(self, key: str) -> None:
         """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
         self.forget(key)
-        removal.remove(self.runs_dir / key)
+        removal.remove(self.folder(key).path)
 
     def forget(self, key: str) -> None:
         """A run whose folder is (being) removed: out of the index and the view."""
@@ -187,6 +187,9 @@ class Ledger:
     async def load(self) -> None:
         """After a (re)start: the index rebuilt if it was lost, local runs cut off
         by the restart ended, and every live cluster run read from its folder."""
+        renamed = await asyncio.to_thread(legacy_folders.rename, self.runs_dir)
+        if renamed:
+            log.warning("%d run folders named by their key (an older ws) renamed", renamed)
         if not self.store.has_runs() and await asyncio.to_thread(self._has_run_folders):
             count = await asyncio.to_thread(self.reindex)
             log.warning("the run index was empty: rebuilt from %d run folders", count)
@@ -230,7 +233,7 @@ class Ledger:
         if not self.runs_dir.is_dir():
             return []
         return [RunFolder(p) for p in sorted(self.runs_dir.iterdir())
-                if runfolder.KEY_RE.fullmatch(p.name) and p.is_dir()]
+                if runfolder.FOLDER_NAME_RE.fullmatch(p.name) and p.is_dir()]
 
     def _has_run_folders(self) -> bool:
         return bool(self._run_folders())
@@ -246,6 +249,10 @@ class Ledger:
             except NotFound:
                 log.warning("reindex: %s has no readable request.json: left out",
                             folder.path)
+                continue
+            if runfolder.folder_name(record.key) != folder.path.name:
+                log.warning("reindex: %s is not the folder its request.json names: left "
+                            "out", folder.path)
                 continue
             try:
                 cr = load_state(folder).cr

@@ -76,7 +76,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,
            files: list[UploadedFile], resources: workflow.Resources) -> Path:
-    path = staging / record.key
+    path = staging / runfolder.folder_name(record.key)
     path.mkdir()
     for sub in ("status", "logs", "work"):
         (path / sub).mkdir()
@@ -85,7 +85,8 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
     script = workflow.script_to_run(record.request)
     if script and (path / "work" / script).is_file():
         (path / "work" / script).chmod(0o700)
-    _write_workflow(path, config.runs_dir / record.key, config, record, software, resources)
+    final = runfolder.run_path(config.runs_dir, record.key)
+    _write_workflow(path, final, config, record, software, resources)
     atomic.write_json(path / "request.json", record.to_dict(), durable=False)
     return path
 
