@@ -133,6 +133,9 @@ class LimitsConfig:
     max_upload_folders: int = 1000
     max_files: int = 100
     max_live_runs_per_user: int = 50
+    # What one user's ended runs may keep on disk, in MB, measured once each run
+    # has ended (507 for new runs beyond, until retention removes old ones). 0: no bound.
+    max_stored_mb_per_user: int = 10240
     # Long stdouts and run folder zips built and sent at once (each holds memory
     # or disk until its client has it all); beyond, requests wait, then get 503.
     max_large_answers: int = 4

@@ -108,10 +108,12 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
 async def prepare_run(config: Config, ledger: Ledger, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
                       kind: str, policy: LevelPolicy | None = None,
-                      max_live_runs: int | None = None) -> PreparedRun:
+                      max_live_runs: int | None = None,
+                      max_stored_bytes: int | None = None) -> PreparedRun:
     """Write the whole run folder and publish it under runs_dir/<key>. `policy`:
     the caller's level's (whether the container has a network, local bounds);
-    `max_live_runs`: the owner's live runs, this one included, at most."""
+    `max_live_runs`: the owner's live runs, this one included, at most;
+    `max_stored_bytes`: what the owner's ended runs may keep on disk."""
     policy = policy or LevelPolicy()
     runfolder.check_files_order(request.ordered_filename_list, files)
     check_host_binds(request, config.cluster.allowed_binds)
@@ -130,5 +132,5 @@ async def prepare_run(config: Config, ledger: Ledger, software: Software, owner:
         return _build(staging, config, record, software, files, resources)
 
     folder, record = await ledger.create(kind, software.name, owner, record_for, build,
-                                         max_live_runs)
+                                         max_live_runs, max_stored_bytes)
     return PreparedRun(folder, record, resources, policy)

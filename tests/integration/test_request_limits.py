@@ -4,6 +4,8 @@ and how long a command may be."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
@@ -80,3 +82,27 @@ def test_a_long_stdout_is_streamed_as_json_and_refused_in_formats_that_hold_it(
     assert r.status_code == 200 and r.json()["info"]["stdout"] == "x" * 3000000
     r = requests.get(answer["urls"]["run"], params={"format": "yaml"}, timeout=60)
     assert r.status_code == 413 and "format=json" in r.text and "stdout.txt" in r.text
+
+
+def test_a_user_whose_ended_runs_fill_their_quota_is_refused_with_the_reason(
+        service_factory: Any) -> None:
+    live = service_factory(limits={"max_stored_mb_per_user": 1})
+    r = local_run(live, cmd="head -c 3000000 /dev/zero > big; echo done")
+    assert r.status_code == 200, r.text
+    # The folder is measured just after the run has ended: the next POSTs pass
+    # until then (bounded), and none after.
+    deadline = time.monotonic() + 30
+    while (r := local_run(live, cmd="true")).status_code == 200 \
+            and time.monotonic() < deadline:
+        pass
+    body = error_of(r, 507)
+    assert body["type"] == "storage_quota"
+    assert re.search(r"alice's ended runs keep [23] MB on disk, and each user may keep 1 MB",
+                     body["error"]), body
+    before = runs(live)
+    r = requests.post(f"{live.url}{MUSE}", headers=live.auth("alice"), timeout=30,
+                      json={"cmd": "true"})
+    error_of(r, 507)
+    assert runs(live) == before  # nothing written
+    # Another user is not held back.
+    assert local_run(live, user="sue", cmd="true").status_code == 200
