@@ -64,7 +64,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
                                                 record.jobname, resources.network,
-                                                prologue),
+                                                prologue, config.cluster.allowed_binds),
                       durable=False)
     if prologue:
         atomic.write_text(path / workflow.PROLOGUE,

@@ -100,6 +100,7 @@ class ExitRecords:
     modules_failed: bool
     jobs: tuple[JobExit, ...] = ()
     requeued: bool = False  # a job script refused a requeued attempt
+    bind_refused: bool = False  # a job script refused a bind leading elsewhere
 
 
 def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -> RunState:
@@ -109,6 +110,10 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -
     if records.requeued:
         cause = ("Slurm requeued the job (node failure, preemption or by hand): ws runs "
                  "a job once, a second attempt would run in what the first left")
+    elif records.bind_refused:
+        cause = ("a bind's source led out of the run's work/ or the allowed host path "
+                 "when the job started (a link put in its place?): the container was "
+                 "not started")
     elif slurm_state in SLURM_CAUSES:
         cause = SLURM_CAUSES[slurm_state]
     elif records.modules_failed:

@@ -24,6 +24,10 @@ MAX_RECORD_BYTES = 64
 # A job script's refusal of a requeued attempt: its record, and its exit status.
 REQUEUED_RECORD = "requeued.exit"
 REQUEUED_EXIT = 93
+# A job script's refusal to start a container whose bind source now leads
+# elsewhere (a link put in its place since the run was accepted).
+BIND_REFUSED_RECORD = "bind.refused"
+BIND_REFUSED_EXIT = 94
 MAX_JOBS_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BYTES = 4096
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
