@@ -74,6 +74,10 @@ class Measurer:
 
         future.add_done_callback(done)
 
+    async def measure(self, folder: Path) -> int:
+        """The folder's bytes now, measured in the measuring thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, bytes_used, folder)
+
     async def idle(self) -> None:
         """Wait for the measurements under way (tests, benchmarks)."""
         while self._pending:

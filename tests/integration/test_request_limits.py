@@ -106,3 +106,14 @@ def test_a_user_whose_ended_runs_fill_their_quota_is_refused_with_the_reason(
     assert runs(live) == before  # nothing written
     # Another user is not held back.
     assert local_run(live, user="sue", cmd="true").status_code == 200
+
+
+def test_a_cluster_run_that_writes_past_its_bound_is_cancelled_saying_why(
+        service_factory: Any) -> None:
+    live = service_factory(limits={"max_run_mb": 1, "disk_check_s": 0.5})
+    answer = cluster_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 120",
+                         returned_type="stdout")
+    report = wait_final(answer["url"], timeout=90)["info"]["report"]
+    assert report["cr"] == "NOK", report
+    assert report["process"]["cause"].startswith("the run's folder grew past 1 MB"), report
+    assert report["process"]["latest_state"] == "CANCELLED"

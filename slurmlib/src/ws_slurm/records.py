@@ -28,6 +28,8 @@ REQUEUED_EXIT = 93
 # elsewhere (a link put in its place since the run was accepted).
 BIND_REFUSED_RECORD = "bind.refused"
 BIND_REFUSED_EXIT = 94
+# The service's note that it cancelled a run whose folder grew past its bound.
+DISK_EXCEEDED_RECORD = "disk.exceeded"
 MAX_JOBS_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BYTES = 4096
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
