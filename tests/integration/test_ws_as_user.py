@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import shutil
 import time
 import uuid
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from ws_slurm import records
 
+from service.runs.folder import folder_name
 from tests.live import ROOT, WS_USER, build_images, run
 
 pytestmark = pytest.mark.cluster
@@ -76,7 +78,7 @@ def folders() -> Iterator[list[Path]]:
 def run_folder(user: str, made: list[Path], owner: str | None = None) -> Path:
     """A run folder with status/, made by `owner` (default: the user) in the user's
     runs folder (root makes another user's there: nobody else can)."""
-    path = RUNS / user / str(uuid.uuid4())
+    path = RUNS / user / secrets.token_hex(20)  # a run folder's name
     made.append(path)
     if owner is None:
         assert as_user(user, "mkdir", "-p", str(path / "status"))[0] == 0
@@ -94,18 +96,18 @@ def test_sudo_lists_one_program_and_nothing_else() -> None:
     rules = " ".join(result.stdout.split("may run the following commands on", 1)[1]
                      .split("\n", 1)[1].split())
     assert rules == (f"(%ws-users, !root, !#0) NOPASSWD: {PROGRAM} "
-                     "^(submit|cancel|remove) [0-9a-f-]{16,64}$"), result.stdout
+                     "^(submit|cancel|remove) [0-9a-f]{40}$"), result.stdout
 
 
 @pytest.mark.parametrize("argv", [
     ["/bin/bash", "-c", "id"],
     ["sbatch", "--wrap", "id"],
-    ["/usr/bin/env", PROGRAM, "cancel", "0" * 16],
+    ["/usr/bin/env", PROGRAM, "cancel", "0" * 40],
     [PROGRAM],
-    [PROGRAM, "cancel", "0" * 16, "extra"],
-    [PROGRAM, "shell", "0" * 16],
-    [PROGRAM, "cancel", "../" + "0" * 16],
-    [PROGRAM, "cancel", f"{BOB}/{'0' * 16}"],
+    [PROGRAM, "cancel", "0" * 40, "extra"],
+    [PROGRAM, "shell", "0" * 40],
+    [PROGRAM, "cancel", "../" + "0" * 40],
+    [PROGRAM, "cancel", f"{BOB}/{'0' * 40}"],
 ])
 def test_the_service_account_may_run_nothing_else(argv: list[str]) -> None:
     assert sudo_refused(*sudo_as(ALICE, *argv))
@@ -117,23 +119,23 @@ def test_the_service_account_may_run_nothing_else(argv: list[str]) -> None:
     ["-u", ALICE, "-g", WS_USER],                           # another group
 ])
 def test_never_as_root_nor_as_non_members(sudo_args: list[str]) -> None:
-    assert sudo_refused(*as_ws("sudo", "-n", *sudo_args, PROGRAM, "cancel", "0" * 16))
+    assert sudo_refused(*as_ws("sudo", "-n", *sudo_args, PROGRAM, "cancel", "0" * 40))
 
 
 def test_no_environment_of_the_caller() -> None:
-    code, said = sudo_as(ALICE, "PYTHONPATH=/tmp", PROGRAM, "cancel", "0" * 16)
+    code, said = sudo_as(ALICE, "PYTHONPATH=/tmp", PROGRAM, "cancel", "0" * 40)
     assert code == 1 and "not allowed to set" in said
-    code, said = as_ws("sudo", "-n", "-E", "-u", ALICE, PROGRAM, "cancel", "0" * 16)
+    code, said = as_ws("sudo", "-n", "-E", "-u", ALICE, PROGRAM, "cancel", "0" * 40)
     assert code == 1 and "not allowed to preserve the environment" in said
 
 
 @pytest.mark.parametrize("argv,says", [
-    (["cancel", "../" + "0" * 16], "no run folder name"),
-    (["cancel", f"../{BOB}/{'0' * 16}"], "no run folder name"),
+    (["cancel", "../" + "0" * 40], "no run folder name"),
+    (["cancel", f"../{BOB}/{'0' * 40}"], "no run folder name"),
     (["cancel", "/etc/passwd"], "no run folder name"),
     (["cancel", ".."], "no run folder name"),
-    (["sh", "0" * 16], "unknown verb"),
-    (["cancel", "0" * 16, "x"], "got 3 arguments"),
+    (["sh", "0" * 40], "unknown verb"),
+    (["cancel", "0" * 40, "x"], "got 3 arguments"),
 ])
 def test_the_program_itself_refuses(argv: list[str], says: str) -> None:
     """Behind sudo's own pattern, the program refuses the same (run as the user)."""
@@ -146,7 +148,7 @@ def test_it_refuses_links_other_users_folders_and_missing_ones(folders: list[Pat
     bobs = run_folder(BOB, folders)
     # A link in alice's runs folder, to her own run and to bob's: not followed.
     for target in (alices, bobs):
-        link = RUNS / ALICE / uuid.uuid4().hex
+        link = RUNS / ALICE / secrets.token_hex(20)
         folders.append(link)
         assert as_user(ALICE, "ln", "-s", str(target), str(link))[0] == 0
         code, said = sudo_as(ALICE, PROGRAM, "remove", link.name)
@@ -234,7 +236,8 @@ record = RunRecord(key=key, name="sw_example", owner="alice", number=1, kind="cl
 resources = workflow.resources_for(request, workflow.profile_defaults(config.cluster.profile_dir))
 staging = runs / ".staging"
 staging.mkdir(exist_ok=True)
-_build(staging, config, record, software, [], resources).rename(runs / key)
+built = _build(staging, config, record, software, [], resources)
+built.rename(runs / built.name)
 """
 
 
@@ -248,17 +251,18 @@ def _until(what: str, check: Callable[[], bool], timeout: float = 120.0) -> None
 
 def test_submit_runs_the_workflow_as_the_user(folders: list[Path]) -> None:
     key = str(uuid.uuid4())
-    folder = RUNS / ALICE / key
+    name = folder_name(key)
+    folder = RUNS / ALICE / name
     folders.extend([folder, RUNS / ALICE / ".staging"])
     image = str(build_images()["singularity"])
     code, said = as_user(ALICE, str(ROOT / ".venv" / "bin" / "python"), "-c", BUILD,
                          str(RUNS / ALICE), key, image, "id -un")
     assert code == 0, said
-    code, said = sudo_as(ALICE, PROGRAM, "submit", key)
+    code, said = sudo_as(ALICE, PROGRAM, "submit", name)
     assert code == 0, said + (folder / "logs" / "snakemake.log").read_text()[-3000:]
     jobs = records.read_jobs(str(folder / "status"))
     assert len(jobs) == 1
-    code, said = sudo_as(ALICE, PROGRAM, "submit", key)
+    code, said = sudo_as(ALICE, PROGRAM, "submit", name)
     assert code == 2 and "submitted already" in said
     exit_record = folder / "status" / Path(jobs[0].exit).name
     _until("exit record", exit_record.exists)

@@ -15,9 +15,11 @@ from types import ModuleType
 
 import pytest
 
+from service.runs.folder import FOLDER_NAME_RE, folder_name
+
 PROGRAM = Path(__file__).resolve().parents[2] / "scripts" / "ws-as-user"
-UUID = "0b3c8d2e-1f4a-4b5c-9d6e-7f8091a2b3c4"
-DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+NAME = folder_name("0b3c8d2e-1f4a-4b5c-9d6e-7f8091a2b3c4")  # a run folder's
+OTHER, THIRD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "0" * 40
 
 
 def _load() -> ModuleType:
@@ -37,28 +39,30 @@ def test_it_is_run_isolated_by_the_system_python() -> None:
     assert first == "#!/usr/bin/python3 -IS"
 
 
-@pytest.mark.parametrize("run_id", [UUID, DIGEST, DIGEST[:16]])
-def test_the_run_folder_names_it_takes(run_id: str) -> None:
-    assert prog.parse_args(["cancel", run_id]) == ("cancel", run_id)
+def test_it_takes_the_service_s_run_folder_names() -> None:
+    assert prog.RUN_ID_RE.pattern == FOLDER_NAME_RE.pattern
+    for run_id in (NAME, OTHER, THIRD):
+        assert prog.parse_args(["cancel", run_id]) == ("cancel", run_id)
 
 
 @pytest.mark.parametrize("argv,says", [
     ([], "expected VERB RUN_ID, got 0"),
     (["cancel"], "got 1"),
-    (["cancel", UUID, "--extra"], "got 3"),
-    (["shell", UUID], "unknown verb 'shell'"),
-    (["CANCEL", UUID], "unknown verb"),
-    (["", UUID], "unknown verb"),
-    (["cancel", "../" + UUID], "no run folder name"),
-    (["cancel", UUID + "/.."], "no run folder name"),
+    (["cancel", NAME, "--extra"], "got 3"),
+    (["shell", NAME], "unknown verb 'shell'"),
+    (["CANCEL", NAME], "unknown verb"),
+    (["", NAME], "unknown verb"),
+    (["cancel", "../" + NAME], "no run folder name"),
+    (["cancel", NAME + "/.."], "no run folder name"),
     (["cancel", ".."], "no run folder name"),
-    (["cancel", "wsbob/" + UUID], "no run folder name"),
+    (["cancel", "wsbob/" + NAME], "no run folder name"),
     (["cancel", "/etc"], "no run folder name"),
     (["cancel", "-rf"], "no run folder name"),
-    (["cancel", UUID + "\n"], "no run folder name"),
-    (["cancel", UUID.upper()], "no run folder name"),
-    (["cancel", DIGEST[:15]], "no run folder name"),
-    (["cancel", DIGEST + "0"], "no run folder name"),
+    (["cancel", NAME + "\n"], "no run folder name"),
+    (["cancel", NAME.upper()], "no run folder name"),
+    (["cancel", NAME[:39]], "no run folder name"),
+    (["cancel", NAME + "0"], "no run folder name"),
+    (["cancel", "0b3c8d2e-1f4a-4b5c-9d6e-7f8091a2b3c4"], "no run folder name"),  # a key
     (["cancel", ""], "no run folder name"),
 ])
 def test_what_it_refuses_to_be_asked(argv: list[str], says: str) -> None:
@@ -67,7 +71,7 @@ def test_what_it_refuses_to_be_asked(argv: list[str], says: str) -> None:
 
 
 def test_main_refuses_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert prog.main(["rm", UUID]) == 2
+    assert prog.main(["rm", NAME]) == 2
     assert "ws-as-user: refused: unknown verb 'rm'" in capsys.readouterr().err
 
 
@@ -148,7 +152,7 @@ def test_the_environment_is_replaced() -> None:
 @pytest.fixture
 def runs(tmp_path: Path) -> Path:
     me = pwd.getpwuid(os.getuid()).pw_name
-    (tmp_path / "runs" / me / UUID / "status").mkdir(parents=True)
+    (tmp_path / "runs" / me / NAME / "status").mkdir(parents=True)
     return tmp_path / "runs"
 
 
@@ -157,38 +161,38 @@ def _me() -> str:
 
 
 def test_the_run_folder_is_opened_under_the_users_own(runs: Path) -> None:
-    mine, run = prog.open_run_folder(str(runs), _me(), UUID, os.getuid())
-    assert os.path.samefile(f"/proc/self/fd/{run}", runs / _me() / UUID)
+    mine, run = prog.open_run_folder(str(runs), _me(), NAME, os.getuid())
+    assert os.path.samefile(f"/proc/self/fd/{run}", runs / _me() / NAME)
     os.close(mine)
     os.close(run)
 
 
 def test_no_step_of_it_may_be_a_link(runs: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
-    (elsewhere / DIGEST).mkdir(parents=True)
-    (runs / _me() / DIGEST).symlink_to(elsewhere / DIGEST)
+    (elsewhere / OTHER).mkdir(parents=True)
+    (runs / _me() / OTHER).symlink_to(elsewhere / OTHER)
     with pytest.raises(prog.Refused, match="not a real folder"):
-        prog.open_run_folder(str(runs), _me(), DIGEST, os.getuid())
-    (runs / _me() / DIGEST[:16]).write_text("a file")
+        prog.open_run_folder(str(runs), _me(), OTHER, os.getuid())
+    (runs / _me() / THIRD).write_text("a file")
     with pytest.raises(prog.Refused, match="not a real folder"):
-        prog.open_run_folder(str(runs), _me(), DIGEST[:16], os.getuid())
+        prog.open_run_folder(str(runs), _me(), THIRD, os.getuid())
     with pytest.raises(prog.Refused, match="not a real folder"):
-        prog.open_run_folder(str(runs), _me(), "0" * 16, os.getuid())  # missing
+        prog.open_run_folder(str(runs), _me(), "1" * 40, os.getuid())  # missing
     # The user's runs folder itself a link: refused too.
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / _me()).symlink_to(runs / _me())
     with pytest.raises(prog.Refused, match="runs folder"):
-        prog.open_run_folder(str(tmp_path / "other"), _me(), UUID, os.getuid())
+        prog.open_run_folder(str(tmp_path / "other"), _me(), NAME, os.getuid())
 
 
 def test_it_must_belong_to_the_user(runs: Path) -> None:
     with pytest.raises(prog.Refused, match="does not belong to UID"):
-        prog.open_run_folder(str(runs), _me(), UUID, os.getuid() + 1)
+        prog.open_run_folder(str(runs), _me(), NAME, os.getuid() + 1)
 
 
 def test_job_ids_are_read_as_hostile(runs: Path) -> None:
-    status = runs / _me() / UUID / "status"
-    run = os.open(runs / _me() / UUID, os.O_RDONLY | os.O_DIRECTORY)
+    status = runs / _me() / NAME / "status"
+    run = os.open(runs / _me() / NAME, os.O_RDONLY | os.O_DIRECTORY)
     try:
         assert prog.job_ids(run, os.getuid()) == []
         (status / "jobs.json").write_text(
@@ -209,13 +213,13 @@ def test_remove_deletes_the_folder_and_nothing_it_links_to(runs: Path,
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "precious").write_text("x")
-    folder = runs / _me() / UUID
+    folder = runs / _me() / NAME
     (folder / "work").mkdir()
     (folder / "work" / "link").symlink_to(kept)
     (folder / "work" / "file").write_text("y")
-    mine, run = prog.open_run_folder(str(runs), _me(), UUID, os.getuid())
+    mine, run = prog.open_run_folder(str(runs), _me(), NAME, os.getuid())
     try:
-        assert prog.remove(mine, UUID) == 0
+        assert prog.remove(mine, NAME) == 0
     finally:
         os.close(run)
         os.close(mine)
