@@ -100,12 +100,13 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _disk_watch_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Running cluster runs' folders, measured against limits.max_run_mb (0: none)."""
+    """Running runs' folders, measured against limits.max_run_mb (0: none)."""
     limits = app[CONFIG_KEY].limits
     if limits.max_run_mb <= 0:
         yield
         return
-    task = asyncio.create_task(DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits).run())
+    watch = DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits, app[LOCAL_RUNNER_KEY])
+    task = asyncio.create_task(watch.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
