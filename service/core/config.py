@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from service.core.tes_config import TesConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # service/core/config.py
 
 
@@ -207,11 +209,14 @@ class Config:
     local: LocalRunConfig = field(default_factory=LocalRunConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    tes: TesConfig = field(default_factory=TesConfig)
 
     def __post_init__(self) -> None:
-        check_binds_apart(self.cluster.allowed_binds,
-                          {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
-                           "downloads": self.downloads_dir})
+        own = {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
+               "downloads": self.downloads_dir}
+        check_binds_apart(self.cluster.allowed_binds, own)
+        for problem in self.tes.problems(own):
+            raise ConfigError(problem)
 
     @property
     def database(self) -> Path:
