@@ -6,6 +6,7 @@ is built from (CheckedTask)."""
 from __future__ import annotations
 
 import math
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from service.catalogue.softwares import Software
 from service.core.errors import InvalidParameter, TooLarge
 from service.runs.sbatch_options import check_value
 from service.tes import paths as p
-from service.tes.models import FileType, TesTask
+from service.tes.models import FileType, TesOutput, TesTask
 from service.tes.plan import ExecutorPlan, FileInput, FileOutput, TaskPlan, binds_for
 
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)
 WILDCARDS = re.compile(r"[*?\[]")
+PATTERN_SIGNS = re.compile(r"[*?\[\]!]")
 # backend_parameters ws knows (keys are case-insensitive): sbatch options.
 BACKEND_PARAMETERS = ("time", "partition", "qos")
 
@@ -146,16 +148,29 @@ def check_files(task: TesTask, roots: tuple[str, ...], max_content: int
             p.parent(path)
         inputs.append(FileInput(real, path, item.type.value))
     for i, out in enumerate(task.outputs or ()):
-        what = f"outputs[{i}]"
-        if WILDCARDS.search(out.path):
-            raise InvalidParameter(f"{what}.path: wildcards are not supported by this ws",
-                                   ["name each output, or output their DIRECTORY"])
-        path = p.container_path(f"{what}.path", out.path)
-        if out.type == FileType.FILE:
-            p.parent(path)
-        dest = p.inside_roots(f"{what}.url", p.url_path(f"{what}.url", out.url), roots)
-        outputs.append(FileOutput(path, dest, out.url, out.type.value))
+        outputs.append(check_output(f"outputs[{i}]", out, roots))
     return contents, inputs, outputs
+
+
+def check_output(what: str, out: TesOutput, roots: tuple[str, ...]) -> FileOutput:
+    dest = p.inside_roots(f"{what}.url", p.url_path(f"{what}.url", out.url), roots)
+    if not WILDCARDS.search(out.path):
+        path = p.container_path(f"{what}.path", out.path)
+        folder = path if out.type == FileType.DIRECTORY else p.parent(path)
+        return FileOutput(path, dest, out.url, out.type.value, folder)
+    # POSIX wildcards (TES: the url is then a folder, path_prefix cut from each match).
+    p.container_path(f"{what}.path", PATTERN_SIGNS.sub("x", out.path))
+    pattern = out.path.rstrip("/")
+    if not out.path_prefix:
+        raise InvalidParameter(f"{what}.path has wildcards: path_prefix is required")
+    prefix = p.container_path(f"{what}.path_prefix", out.path_prefix)
+    static = pattern[:WILDCARDS.search(pattern).start()]  # type: ignore[union-attr]
+    folder = static.rstrip("/") if static.endswith("/") else posixpath.dirname(static)
+    if not p.under(folder, prefix):
+        raise InvalidParameter(f"{what}.path_prefix {prefix!r} does not begin its path",
+                               [f"the path's folder before its wildcards is {folder!r}"])
+    p.container_path(f"{what}.path", folder)
+    return FileOutput(pattern, dest, out.url, "GLOB", folder, prefix)
 
 
 def _check_layout(files: set[str], every: set[str]) -> None:
@@ -176,8 +191,7 @@ def check_task(task: TesTask, resolve: Callable[[str], Software], roots: tuple[s
     contents, inputs, outputs = check_files(task, roots, max_content)
     volumes = {p.container_path(f"volumes[{i}]", v) for i, v in enumerate(task.volumes or ())}
     std_out = {s for e in executors for s in (e.stdout, e.stderr) if s}
-    rw = volumes | {p.parent(s) for s in std_out} | {
-        o.path if o.type == "DIRECTORY" else p.parent(o.path) for o in outputs}
+    rw = volumes | {p.parent(s) for s in std_out} | {o.folder for o in outputs}
     ro = {c for c, _ in contents} | {i.path for i in inputs}
     files = ({c for c, _ in contents} | {i.path for i in inputs if i.type == "FILE"}
              | {o.path for o in outputs if o.type == "FILE"} | std_out)

@@ -54,10 +54,12 @@ class FileInput:
 
 @dataclass(frozen=True)
 class FileOutput:
-    path: str  # in the container
-    dest: str  # the host path under the user's roots
+    path: str  # in the container (a pattern for type GLOB)
+    dest: str  # the host path under the user's roots (a folder for GLOB)
     url: str
-    type: str = "FILE"
+    type: str = "FILE"  # FILE, DIRECTORY, or GLOB (a path with wildcards)
+    folder: str = ""  # the container folder it is found in (bound read-write)
+    prefix: str = ""  # GLOB: TES's path_prefix, cut from each match's path
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ work/root the executors may have changed, and is read without following links.""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from service.tes.plan import (
     EXIT_STAGE_OUT,
     HOME_DIR,
     TREE,
+    FileOutput,
     TaskPlan,
     apptainer_argv,
     apptainer_env,
@@ -144,7 +146,8 @@ class Runner:
         ok = True
         for out in self.plan.outputs:
             try:
-                written += self._output(out.path, out.dest, out.url, out.type)
+                written += (self._matches(out) if out.type == "GLOB" else
+                            self._output(out.path, out.dest, out.url, out.type))
             except (OSError, safefs.Refused) as e:
                 ok = False
                 self.log(f"output {out.path}: {e}"
@@ -169,12 +172,35 @@ class Runner:
                           "size_bytes": str(size)})
         return found
 
+    def _matches(self, out: FileOutput) -> list[dict[str, str]]:
+        """A wildcard output: each file matching it, at url/<its path less prefix>."""
+        root = self._real_root(out.dest)
+        base = os.path.relpath(os.path.realpath(out.dest), root)
+        found = []
+        for name in safefs.files_under(self.tree, out.folder):
+            path = f"{out.folder}/{name}"
+            if not matches(out.path, path):
+                continue
+            rel = path[len(out.prefix):].lstrip("/")
+            size = safefs.copy_file(self.tree, path, root,
+                                    rel if base == "." else f"{base}/{rel}")
+            found.append({"url": f"{out.url.rstrip('/')}/{rel}", "path": path,
+                          "size_bytes": str(size)})
+        return found
+
     def stop(self, signum: int, _: FrameType | None) -> None:
         """Slurm's cancellation or time limit: the container goes first."""
         if self.child is not None:
             self.child.terminate()
         self.log(f"stopped by signal {signum}")
         raise SystemExit(128 + signum)
+
+
+def matches(pattern: str, path: str) -> bool:
+    """POSIX pattern matching of a path: wildcards never match a /."""
+    wanted, parts = pattern.split("/"), path.split("/")
+    return len(wanted) == len(parts) and all(
+        fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=True))
 
 
 def main() -> int:

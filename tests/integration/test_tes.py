@@ -76,11 +76,15 @@ def test_two_executors_content_file_volume_output(live: LiveService) -> None:
         inputs=[tes.Input(path="/data/in/args.txt", content="from content\n"),
                 tes.Input(path="/data/in/file.txt", url=f"file://{root(live)}/input.txt")],
         outputs=[tes.Output(path="/out/result.txt",
-                            url=f"file://{root(live)}/out/result.txt")],
+                            url=f"file://{root(live)}/out/result.txt"),
+                 tes.Output(path="/shared/logs/*.log", path_prefix="/shared",
+                            url=f"file://{root(live)}/kept")],
         volumes=["/shared"],
         executors=[
             tes.Executor(image="debian", command=[
-                "sh", "-c", "cat /data/in/args.txt /data/in/file.txt > /shared/both"]),
+                "sh", "-c", "cat /data/in/args.txt /data/in/file.txt > /shared/both && "
+                "mkdir -p /shared/logs && echo a > /shared/logs/a.log && "
+                "echo no > /shared/logs/b.txt"]),
             tes.Executor(image="sw_example", command=["cat", "/shared/both"],
                          stdout="/out/result.txt", env={"GREETING": "hi, there"}),
         ])
@@ -94,7 +98,11 @@ def test_two_executors_content_file_volume_output(live: LiveService) -> None:
     assert log["logs"][1]["stdout"] == "from content\nfrom a file\n"
     assert all("T" in e["start_time"] and e["end_time"] for e in log["logs"])
     assert log["outputs"] == [{"url": f"file://{root(live)}/out/result.txt",
-                               "path": "/out/result.txt", "size_bytes": "25"}]
+                               "path": "/out/result.txt", "size_bytes": "25"},
+                              {"url": f"file://{root(live)}/kept/logs/a.log",
+                               "path": "/shared/logs/a.log", "size_bytes": "2"}]
+    assert (root(live) / "kept" / "logs" / "a.log").read_text() == "a\n"
+    assert not (root(live) / "kept" / "logs" / "b.txt").exists()
     job = log["metadata"]["slurm_job_ids"]
     assert job.isdigit() and f"slurm job {job}" in log["system_logs"]
     # py-tes reads every view back.

@@ -138,8 +138,7 @@ def test_resources_become_sbatch_options_and_unknown_parameters_are_dropped() ->
      InvalidParameter, "twice"),
     (task(inputs=[{"path": "/d/x", "content": "1"}], volumes=["/d/x/y"]),
      InvalidParameter, "is a file"),
-    (task(outputs=[{"path": "/out/*.txt", "url": "file:///x"}]), InvalidParameter,
-     "wildcards"),
+    (task(outputs=[{"path": "/out/*.txt", "url": "file:///x"}]), AccessDenied, "no file://"),
     (task(outputs=[{"path": "/out/x", "url": "file:///x"}]), AccessDenied, "no file://"),
     (task(executors=[{"image": "debian", "command": ["x"], "env": {"A-B": "1"}}]),
      InvalidParameter, "variable name"),
@@ -159,3 +158,26 @@ def test_refusals(doc: dict[str, Any], error: type[WsError], says: str) -> None:
 def test_read_only_fields_sent_back_are_ignored() -> None:
     parsed = parse_task(task(id="x", state="COMPLETE", logs=[], creation_time="now"))
     assert parsed.executors[0].command == ["true"]
+
+
+def test_wildcard_outputs(tmp_path: Path) -> None:
+    roots = (str(tmp_path),)
+    out = checked(task(outputs=[{"path": "/out/logs/*.log", "path_prefix": "/out",
+                                 "url": f"file://{tmp_path}/logs"}]), roots).plan.outputs[0]
+    assert (out.type, out.folder, out.prefix) == ("GLOB", "/out/logs", "/out")
+    assert checked(task(outputs=[{"path": "/out/[!x]?/*", "path_prefix": "/out/",
+                                  "url": f"file://{tmp_path}"}]), roots).plan.binds == (
+        Bind("/out"),)
+    for bad, says in (({"path": "/out/*.log"}, "path_prefix is required"),
+                      ({"path": "/out/*.log", "path_prefix": "/data"}, "does not begin"),
+                      ({"path": "/*.log", "path_prefix": "/"}, "may not be /"),
+                      ({"path": "/etc/*", "path_prefix": "/etc"}, "system path")):
+        with pytest.raises(InvalidParameter, match=says):
+            checked(task(outputs=[{**bad, "url": f"file://{tmp_path}"}]), roots)
+
+
+def test_wildcards_match_as_posix_says() -> None:
+    from service.tes.runner import matches
+    assert matches("/out/*.log", "/out/a.log")
+    assert not matches("/out/*.log", "/out/sub/a.log")  # * matches no /
+    assert matches("/out/[!x]?/*", "/out/ab/c") and not matches("/out/[!x]?/*", "/out/xb/c")
