@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from service.cluster import slurm
 from service.cluster.backend import ClusterBackend
@@ -21,7 +20,6 @@ from service.cluster.jobstatus import settle_with_records
 from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.config import ClusterConfig
 from service.runs.exits import read_exit_records
-from service.runs.folder import RunFolder
 from service.runs.ledger import Ledger
 from service.runs.state import ExitRecords, RunState, ended, ended_jobs
 
@@ -46,7 +44,6 @@ class Poller:
                  clock: Clock = SYSTEM_CLOCK) -> None:
         self.ledger = ledger
         self.backend = backend
-        self.runs_dir: Path = ledger.runs_dir
         self.config = config
         self.clock = clock
         self._following: dict[str, Following] = {}
@@ -139,7 +136,7 @@ class Poller:
             following = self._following.get(key)
             if following is None:
                 continue
-            status = self.runs_dir / key / "status"
+            status = self.ledger.folder(key).status
             seen = following.status_seen
             try:
                 mtime = os.stat(status).st_mtime_ns
@@ -200,13 +197,13 @@ class Poller:
         found = {}
         for key in keys:
             with contextlib.suppress(Exception):  # none: _update waits, or isolates
-                found[key] = read_exit_records(RunFolder(self.runs_dir / key))
+                found[key] = read_exit_records(self.ledger.folder(key))
         return found
 
     def _isolate(self, key: str, state: RunState, error: Exception) -> None:
         """A run that cannot be followed: ended NOK if its folder is gone (nothing
         can be served or judged), else left for the next round."""
-        if (self.runs_dir / key).is_dir():
+        if self.ledger.folder(key).path.is_dir():
             log.error("job %s: this round could not follow it", state.job_id, exc_info=error)
             return
         log.warning("job %s: its run folder is gone; ended NOK", state.job_id)

@@ -19,8 +19,8 @@ from service.tes.paths import HOME, under
 PLAN_VERSION = 1
 TREE = "work/root"  # the container's paths, on the host, under the run folder
 HOME_DIR = "work/home"
-EXIT_STAGE_IN = 94  # the runner's exit statuses for failures of its own
-EXIT_STAGE_OUT = 95
+EXIT_STAGE_IN = 96  # the runner's exit statuses for failures of its own (ws_slurm has 90-94)
+EXIT_STAGE_OUT = 97
 
 
 @dataclass(frozen=True)

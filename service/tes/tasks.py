@@ -125,16 +125,17 @@ async def create_task(service: TesService, user: str, body: object) -> str:
         staging = await asyncio.to_thread(runfolder.staging_dir, config.runs_dir)
 
         def build(record: RunRecord) -> Path:
-            path = staging / record.key
+            path = staging / runfolder.folder_name(record.key)
             path.mkdir()
             build_task_folder(path, service.ledger.folder(record.key).path, config, record,
                               replace(stored, created=record.created), checked, plan,
                               resources)
             return path
         try:
-            _, record = await service.ledger.create("cluster", software, user, record_for,
-                                                    build,
-                                                    config.limits.max_live_runs_per_user)
+            _, record = await service.ledger.create(
+                "cluster", software, user, record_for, build,
+                config.limits.max_live_runs_per_user,
+                config.limits.max_stored_mb_per_user * 1024 * 1024)
         finally:
             await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
     try:

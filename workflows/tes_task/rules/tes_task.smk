@@ -1,7 +1,8 @@
 # The task's one step: ws's runner (python -m service.tes.runner) in the run
 # folder, outside any container; it starts each executor's container itself, and
 # records their times and exit statuses in tes/, which no container sees. Its own
-# exit status is the task's: 0, the first failing executor's, or its own 94/95.
+# exit status is the task's: 0, the first failing executor's, or its own 96 (stage-in)
+# or 97 (stage-out) failures.
 rule tes_task:
     output:
         "work/stdout.txt",
