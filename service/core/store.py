@@ -70,6 +70,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE runs ADD COLUMN stored_bytes INTEGER;
     """,
+    # Identity mode "unix": the Unix user a ws user's runs execute as, one to one
+    # (NULL: none; a UNIQUE index lets many NULLs be).
+    """
+    ALTER TABLE users ADD COLUMN unix_user TEXT;
+    CREATE UNIQUE INDEX users_unix_user ON users(unix_user);
+    """,
     # GA4GH TES tasks (service/tes/): a task is a run; its id (safe to show, unlike
     # the run key) and what ListTasks filters on. Rows of runs since removed are
     # left out by joining with `runs`.

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from service.accounts.unix_users import runs_as
+from service.accounts.users import get_user
 from service.catalogue.access import access_level
 from service.catalogue.softwares import Software, get_software
 from service.cluster.backend import ClusterBackend
@@ -100,6 +102,9 @@ def check_access(service: TesService, user: str, checked: CheckedTask,
 
 async def create_task(service: TesService, user: str, body: object) -> str:
     config = service.config
+    if config.identity.unix:  # as a ws run's POST: only a user mapped to a Unix user
+        account = get_user(service.store, user)
+        runs_as(account.unix_user if account else None, user)
     task = parse_task(body)
     aliases = config.tes.aliases()
     checked = check_task(task, lambda image: resolve_image(service.store, aliases, image),
