@@ -32,6 +32,7 @@ from service.web.handlers import (
     local_runs,
     my_runs,
     pages,
+    tes,
 )
 from service.web.keys import (
     BACKEND_KEY,
@@ -53,7 +54,7 @@ from service.web.middleware import error_middleware
 from service.web.params import UploadGate
 
 HANDLER_MODULES = (jwt, catalogue, access, admin, cluster_runs, download, local_runs, my_runs,
-                   pages)
+                   pages, tes)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
