@@ -124,5 +124,7 @@ def test_a_local_run_that_writes_past_its_bound_is_stopped_saying_why(
         service_factory: Any) -> None:
     live = service_factory(limits={"max_run_mb": 1, "disk_check_s": 0.5})
     r = local_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 60")
-    body = error_of(r, 422)
-    assert "the run's folder grew past 1 MB" in json.dumps(body), body
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["type"] == "run_failed" and set(body) == {"error", "more", "type", "report"}
+    assert "the run's folder grew past 1 MB" in json.dumps(body["report"]), body
