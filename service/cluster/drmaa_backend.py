@@ -27,7 +27,7 @@ from ws_slurm.native import Unsupported, native_word
 from ws_slurm.scancel import already_over
 from ws_slurm.states import JobInfo, StatesAnswer
 
-from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
+from service.cluster.submit import SnakemakeSubmitter, WorkflowForker, end_marks_args
 from service.core.errors import ClusterUnavailable, InvalidParameter
 from service.runs.folder import RunFolder
 
@@ -114,9 +114,10 @@ class DrmaaControl:
 
 
 class DrmaaBackend:
-    def __init__(self, forker: WorkflowForker, profile_dir: Path, library: str) -> None:
-        self.submitter = SnakemakeSubmitter(forker, profile_dir,
-                                           extra_args=executor_args(library))
+    def __init__(self, forker: WorkflowForker, profile_dir: Path, library: str,
+                 end_marks: Path | None = None) -> None:
+        self.submitter = SnakemakeSubmitter(
+            forker, profile_dir, extra_args=[*executor_args(library), *end_marks_args(end_marks)])
         self.control = DrmaaControl(library)
 
     @property

@@ -16,6 +16,7 @@ from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
 from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.watch import marks_dir
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -131,7 +132,8 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
     # cannot work: the service does not start); their workflows run from the warm
     # Snakemake too (ws's executor).
-    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner)
+    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner,
+                                              end_marks=marks_dir(config.runs_dir))
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)

@@ -26,6 +26,10 @@ class JobScript:
     inputs: tuple[str, ...] = ()
     latency_wait_s: int = 0
     prologue: str | None = None  # a bash file sourced first (module loads, ...)
+    # A folder shared by all runs where the script's last step makes its end mark
+    # (ws_slurm.records.end_mark_trap), named by workdir's last part: ws's poller
+    # lists that one folder instead of looking into every run's status/.
+    end_marks: str | None = None
 
 
 def render(job: JobScript) -> str:
@@ -39,6 +43,8 @@ def render(job: JobScript) -> str:
         "{",
         f"cd {q(job.workdir)} || exit 90",
         records.record_function(job.status_dir),
+        *([records.end_mark_trap(job.end_marks, os.path.basename(job.workdir.rstrip("/")))]
+          if job.end_marks else []),
         # A requeued attempt (an admin's `scontrol requeue`, or a requeue on node
         # failure or preemption despite --no-requeue) would run in a work/ that the
         # first attempt's command controlled, links and all: refused.
