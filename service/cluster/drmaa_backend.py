@@ -97,6 +97,10 @@ class DrmaaControl:
         log.info("cancelled jobs %s through DRMAA", ",".join(str(i) for i in sorted(ids)))
 
     def _terminate(self, ids: list[int]) -> None:
+        """One job at a time (DRMAA has no call for a list): a batch of cancels
+        (service/cluster/cancels.py) is one thread and one lock; every job is
+        tried, the first refusal told after."""
+        refused: list[Exception] = []
         with self._calls:
             jobs = process_jobs(self.library)
             for job_id in ids:
@@ -105,8 +109,10 @@ class DrmaaControl:
                 except Exception as e:
                     if not already_over(str(e)):
                         log.warning("DRMAA could not cancel job %s: %s", job_id, e)
-                        raise ClusterUnavailable("the cluster did not take the "
-                                                 "cancellation", [str(e)[-500:]]) from e
+                        refused.append(e)
+        if refused:
+            raise ClusterUnavailable("the cluster did not take the cancellation",
+                                     [str(refused[0])[-500:]]) from refused[0]
 
     def close(self) -> None:
         with self._calls:

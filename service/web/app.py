@@ -11,6 +11,7 @@ from aiohttp import web
 from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
 from service.cluster.backend import ClusterBackend, backend_for
+from service.cluster.cancels import Cancels
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
@@ -35,6 +36,7 @@ from service.web.handlers import (
 )
 from service.web.keys import (
     BACKEND_KEY,
+    CANCELS_KEY,
     CONFIG_KEY,
     JWT_SECRET_KEY,
     LARGE_ANSWERS_KEY,
@@ -74,11 +76,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
     poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[BACKEND_KEY])
     app[POLLER_KEY] = poller
+    app[CANCELS_KEY] = Cancels(app[BACKEND_KEY], poller)  # batched: one scancel for many
     task = asyncio.create_task(poller.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await app[CANCELS_KEY].close()
     await app[BACKEND_KEY].close()  # the DRMAA session, say
 
 
