@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from slurm_load import rpc_count
 
+from service.runs.folder import run_path
 from tests.live import WS_USER, LiveService, build_images, make_service, run
 
 SLEEP = "sleep 7200"
@@ -146,22 +147,13 @@ def measure_short_runs(live: LiveService, k: int, figures: Figures) -> None:
             pass
         total.append(time.time() - t0)
         assert r["cr"] == "OK", r
-        folder = folder_of(live, answer["url"].rstrip("/").rsplit("/", 1)[1])
+        folder = run_path(live.runs_dir, answer["url"].rstrip("/").rsplit("/", 1)[1])
         state = json.loads((folder / "state.json").read_text())
         exits = list((folder / "status").glob("*.exit"))
         record = max(p.stat().st_mtime for p in exits if p.name != "snakemake.exit")
         learn.append(state["updated"] - record)
     figures.learn_ms = statistics.median(learn) * 1000
     figures.post_to_ok_ms = statistics.median(total) * 1000
-
-
-def folder_of(live: LiveService, key: str) -> Path:
-    """The run's folder: named by its key, or (folders named otherwise) the one whose
-    request.json names it."""
-    if (live.runs_dir / key).is_dir():
-        return live.runs_dir / key
-    return next(p for p in live.runs_dir.iterdir()
-                if (p / "request.json").is_file() and key in (p / "request.json").read_text())
 
 
 def cancel(live: LiveService, url: str) -> None:

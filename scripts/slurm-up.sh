@@ -333,7 +333,16 @@ fi
 # ---------------------------------------------------------------- slurmctld / slurmd
 node_pidfile() { echo "$RUNDIR/slurmd-$NODE$1.pid"; }
 HIDE_NOW="$HIDE"
-if [ "$CHANGED" = 1 ] || [ "$(cat "$MARK/hide" 2>/dev/null)" != "$HIDE_NOW" ]; then
+# The covered folders and their inodes: a folder made anew at the same path (a
+# checkout cloned again where one was removed) is no longer the one a node's
+# tmpfs covers, so its slurmds start again.
+hide_signature() {
+  local IFS=: d
+  printf '%s' "$HIDE_NOW"
+  for d in $HIDE_NOW; do [ -n "$d" ] && printf '|%s' "$(stat -c %d:%i "$d" 2>/dev/null || echo none)"; done
+  return 0
+}
+if [ "$CHANGED" = 1 ] || [ "$(cat "$MARK/hide" 2>/dev/null)" != "$(hide_signature)" ]; then
   for i in $(seq "$NODES"); do stop_pidfile "$(node_pidfile "$i")" slurmd; done
 fi
 if [ "$CHANGED" = 1 ]; then
@@ -363,7 +372,7 @@ for i in $(seq "$NODES"); do
     exec slurmd -f "$2" -N "$3"' sh "$HIDE_NOW" "$SLURM_CONF" "$NODE$i"
   touch "$MARK/slurmd-$NODE$i"
 done
-printf '%s' "$HIDE_NOW" > "$MARK/hide"
+hide_signature > "$MARK/hide"
 node_ok() { [ "$(sinfo -h -n "$1" -o %T)" != "" ] && sinfo -h -n "$1" -o %T | grep -qE '^(idle|mixed|allocated|completing)$'; }
 for i in $(seq "$NODES"); do
   n=$NODE$i

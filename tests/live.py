@@ -273,8 +273,13 @@ def wait_running(state_url: str, timeout: float = 120.0) -> dict[str, Any]:
 
 
 def run_key(service: LiveService, answer: dict[str, Any]) -> str:
-    """The run key in a cluster run's answer (its state URL holds it)."""
-    return next(p.name for p in service.runs_dir.iterdir() if p.name in answer["url"])
+    """The run key in a cluster run's answer (its state URL ends with it)."""
+    return str(answer["url"].rstrip("/").rsplit("/", 1)[1])
+
+
+def key_in(folder: Path) -> str:
+    """The key of the run whose folder this is (its name reveals no key)."""
+    return str(json.loads((folder / "request.json").read_text())["key"])
 
 
 def slurm_jobs_of(folder: Path) -> set[int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 
 from service.cluster import slurm
 from service.cluster.backend import ClusterBackend
@@ -40,13 +39,12 @@ class Poller:
                  clock: Clock = SYSTEM_CLOCK) -> None:
         self.ledger = ledger
         self.backend = backend
-        self.runs_dir: Path = ledger.runs_dir
         self.config = config
         self.clock = clock
         self._following: dict[str, Following] = {}
         self._wake = asyncio.Event()
         self._minute_start, self._rounds = clock.monotonic(), 0
-        self.watch = Watch(marks_dir(self.runs_dir))
+        self.watch = Watch(marks_dir(ledger.runs_dir))
         self._replan = True  # what the watcher looks at has changed
         self._news: set[str] = set()  # runs whose job's end was seen, not yet asked about
         self._asked = False  # poll now (a cancellation), whatever the interval

@@ -37,7 +37,7 @@ from service.cluster.submit import (
     submission_records,
 )
 from service.core.clock import SYSTEM_CLOCK, Clock
-from service.runs.folder import RunFolder
+from service.runs.folder import RunFolder, folder_name
 from service.runs.ledger import Ledger, load_state
 from service.runs.record import load_record
 
@@ -129,8 +129,14 @@ class SlurmByName:
 
     async def find(self, runs: Mapping[str, str], since: float
                    ) -> tuple[dict[str, tuple[int, ...]] | None, bool]:
-        """({key: job ids}, complete) for runs {key: job name}; None if squeue failed."""
-        return await self.query.by_name(runs, since)
+        """({key: job ids}, complete) for runs {key: job name}; None if squeue failed.
+        Slurm knows a run's folder by its name, never by the key."""
+        keys = {folder_name(key): key for key in runs}
+        found, complete = await self.query.by_name(
+            {folder: runs[key] for folder, key in keys.items()}, since)
+        if found is None:
+            return None, complete
+        return {keys[folder]: ids for folder, ids in found.items()}, complete
 
 
 class Reconciler:
@@ -140,7 +146,6 @@ class Reconciler:
         self.ledger = ledger
         self.store = ledger.store
         self.submissions = submissions
-        self.runs_dir: Path = ledger.runs_dir
         self.interval_s = interval_s
         self.slurm = slurm_names or SlurmByName()
         self.clock = clock
@@ -171,7 +176,7 @@ class Reconciler:
             if self.submissions.busy(key) or (
                     entry.created >= self._started - 1 and now - entry.created < IN_FLIGHT_S):
                 continue
-            folder = RunFolder(self.runs_dir / key)
+            folder = self.ledger.folder(key)
             try:
                 state = await asyncio.to_thread(load_state, folder)
             except (OSError, ValueError, TypeError):
@@ -215,7 +220,7 @@ class Reconciler:
     def _read_all(self, keys: list[str]) -> dict[str, tuple[str, OrphanFacts]]:
         out = {}
         for key in keys:
-            folder = RunFolder(self.runs_dir / key)
+            folder = self.ledger.folder(key)
             try:
                 name = load_record(folder).jobname
             except Exception:
@@ -239,7 +244,7 @@ class Reconciler:
             log.info("run %s: its jobs %s found again", name,
                      ",".join(map(str, decision.job_ids)))
             if not facts.listed:
-                rebuild_jobs_list(self.runs_dir / key / "status", decision.job_ids)
+                rebuild_jobs_list(self.ledger.folder(key).status, decision.job_ids)
             await self.submissions.submitted(key, name, decision.job_ids)
         elif decision.action == SUBMIT:
             log.info("run %s: never submitted; submitting it now", name)

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+# Defined apart for their size, part of the configuration all the same.
+from service.core.policy_config import LevelPolicy as LevelPolicy
+from service.core.policy_config import PolicyConfig as PolicyConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # service/core/config.py
 
 
@@ -133,6 +137,14 @@ class LimitsConfig:
     max_upload_folders: int = 1000
     max_files: int = 100
     max_live_runs_per_user: int = 50
+    # What one user's ended runs may keep on disk, in MB, measured once each run
+    # has ended (507 for new runs beyond, until retention removes old ones). 0: no bound.
+    max_stored_mb_per_user: int = 10240
+    # What one cluster run's folder may grow to while its job runs, in MB, looked
+    # at every disk_check_s (only runs whose job is RUNNING): beyond, the run is
+    # cancelled, saying why. 0: no bound (a file-system quota still applies).
+    max_run_mb: int = 10240
+    disk_check_s: float = 30.0
     # Long stdouts and run folder zips built and sent at once (each holds memory
     # or disk until its client has it all); beyond, requests wait, then get 503.
     max_large_answers: int = 4
@@ -146,52 +158,6 @@ class LimitsConfig:
     retention_days: float = 30.0
     # How often the retention task looks for what to delete.
     retention_check_s: float = 3600.0
-
-
-@dataclass(frozen=True)
-class LevelPolicy:
-    """What a user with this access level to a software may ask for.
-    A bound of 0 means unbounded."""
-
-    may_run: bool = True
-    cmd_option: bool = True
-    sbatch_list: bool = True
-    module_list: bool = True
-    max_time_min: int = 60
-    max_mem_mb: int = 4096
-    max_cpus: int = 2
-    # Slurm partitions and QOS this level may name in sbatch_list ("*": any).
-    # Empty: none may be named; the job gets the cluster's defaults.
-    partitions: tuple[str, ...] = ()
-    qos: tuple[str, ...] = ()
-    # false: the run's container gets a network namespace with only loopback
-    # (apptainer --net --network none; the site's apptainer.conf must allow it).
-    network: bool = True
-    # Local runs (service/local/limits.py): each process's memory (RLIMIT_DATA,
-    # at least 512), the account's processes (RLIMIT_NPROC: counts all of the
-    # service account's, so it stops fork bombs, not more) and each process's
-    # CPU seconds (RLIMIT_CPU). 0: unbounded.
-    local_max_mem_mb: int = 2048
-    local_max_processes: int = 4096
-    local_max_cpu_s: int = 300
-
-
-@dataclass(frozen=True)
-class PolicyConfig:
-    visitor: LevelPolicy = LevelPolicy(cmd_option=False, sbatch_list=False, module_list=False,
-                                       max_time_min=10, max_mem_mb=1024, max_cpus=1,
-                                       network=False, local_max_mem_mb=1024,
-                                       local_max_cpu_s=60)
-    user: LevelPolicy = LevelPolicy()
-    superuser: LevelPolicy = LevelPolicy(max_time_min=24 * 60, max_mem_mb=16384, max_cpus=8,
-                                         local_max_mem_mb=8192)
-    admin: LevelPolicy = LevelPolicy(max_time_min=0, max_mem_mb=0, max_cpus=0,
-                                     partitions=("*",), qos=("*",), local_max_mem_mb=0,
-                                     local_max_processes=0, local_max_cpu_s=0)
-
-    def for_level(self, level: int) -> LevelPolicy:
-        policy: LevelPolicy = (self.visitor, self.user, self.superuser, self.admin)[level - 1]
-        return policy
 
 
 @dataclass(frozen=True)

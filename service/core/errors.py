@@ -75,6 +75,10 @@ class StorageFull(WsError):
     """The disk is full; nothing was kept."""
 
 
+class StorageQuotaExceeded(WsError):
+    """The user's ended runs already keep what each user may keep on disk (507)."""
+
+
 class Conflict(WsError):
     """The thing to create exists already (admin operations)."""
 

@@ -65,6 +65,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN tokens_valid_from REAL NOT NULL DEFAULT 0;
     UPDATE users SET tokens_valid_from = created;
     """,
+    # What an ended run's folder takes on disk (NULL: not measured yet), summed
+    # per owner for the quota of stored bytes.
+    """
+    ALTER TABLE runs ADD COLUMN stored_bytes INTEGER;
+    """,
 )
 
 
@@ -77,6 +82,7 @@ class RunIndexEntry:
     kind: str
     created: float
     cr: str
+    stored_bytes: int | None = None
 
 
 # How long a statement waits for another connection's write lock. The service
@@ -154,6 +160,22 @@ class Store:
 
     def set_run_cr(self, key: str, cr: str) -> None:
         self.db.execute("UPDATE runs SET cr = ? WHERE key = ?", (cr, key))
+
+    def set_run_bytes(self, key: str, stored_bytes: int) -> None:
+        self.db.execute("UPDATE runs SET stored_bytes = ? WHERE key = ?", (stored_bytes, key))
+
+    def stored_bytes_of(self, owner: str) -> int:
+        """What an owner's ended runs take on disk, as last measured."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(stored_bytes), 0) FROM runs WHERE owner = ?", (owner,)
+        ).fetchone()
+        return int(row[0])
+
+    def unmeasured_runs(self) -> list[str]:
+        """The keys of ended runs whose folder was not measured yet."""
+        rows = self.db.execute(
+            "SELECT key FROM runs WHERE cr != 'WAIT' AND stored_bytes IS NULL").fetchall()
+        return [str(r[0]) for r in rows]
 
     def get_run(self, key: str) -> RunIndexEntry | None:
         row = self.db.execute("SELECT * FROM runs WHERE key = ?", (key,)).fetchone()

@@ -32,7 +32,11 @@ def read_exit_records(folder: RunFolder) -> ExitRecords:
                        command=command_exit(jobs),
                        modules_failed=os.path.lexists(folder.status / "modules.exit"),
                        jobs=jobs,
-                       requeued=os.path.lexists(folder.status / records.REQUEUED_RECORD))
+                       requeued=os.path.lexists(folder.status / records.REQUEUED_RECORD),
+                       bind_refused=os.path.lexists(
+                           folder.status / records.BIND_REFUSED_RECORD),
+                       disk_exceeded=records.read_exit(
+                           str(folder.status / records.DISK_EXCEEDED_RECORD)))
 
 
 def command_exit(jobs: tuple[JobExit, ...]) -> int | None:

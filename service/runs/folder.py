@@ -2,7 +2,7 @@
 
 A run folder is the record of truth of a run:
 
-    <runs_dir>/<key>/
+    <runs_dir>/<folder_name(key)>/
         request.json      who asked what (RunRequest, owner, software, number)
         state.json        the latest known state (written atomically)
         Snakefile, rules/, schemas/, config.yaml, profiles/default/   the workflow
@@ -18,6 +18,7 @@ A run folder is the record of truth of a run:
 from __future__ import annotations
 
 import errno
+import hashlib
 import re
 import shutil
 import stat
@@ -44,16 +45,27 @@ _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 # fullmatch: `$` alone would also accept a key followed by a newline.
 KEY_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+# A run folder is named by a one-way hash of its key, never by the key: Slurm shows
+# every cluster user a job's working folder and output paths (`squeue -o %Z`,
+# `sacct -o WorkDir`, `scontrol show job`), and the key alone reads the run.
+FOLDER_NAME_RE = re.compile(r"[0-9a-f]{40}")
 STAGING = ".staging"
+
+
+def folder_name(key: str) -> str:
+    """The name of the folder of the run `key` (a key is 122 random bits: its hash
+    cannot be turned back into it)."""
+    return hashlib.sha256(b"ws run folder\0" + key.encode()).hexdigest()[:40]
+
+
+def run_path(runs_dir: Path, key: str) -> Path:
+    """Where the run `key` lives: the one place that turns a key into a path."""
+    return runs_dir / folder_name(key)
 
 
 @dataclass(frozen=True)
 class RunFolder:
     path: Path
-
-    @property
-    def key(self) -> str:
-        return self.path.name
 
     @property
     def request_file(self) -> Path:
@@ -101,7 +113,7 @@ def find(runs_dir: Path, key: str) -> RunFolder:
     """The run folder of `key`; anything that is not a well-formed key is unknown."""
     if not KEY_RE.fullmatch(key):
         raise NotFound("unknown run key")
-    folder = RunFolder(runs_dir / key)
+    folder = RunFolder(run_path(runs_dir, key))
     if not folder.request_file.is_file():
         raise NotFound("unknown run key")
     return folder
@@ -115,7 +127,7 @@ def staging_dir(runs_dir: Path) -> Path:
 
 def publish(staging: Path, runs_dir: Path, key: str) -> RunFolder:
     """Move a fully written run folder into place in one rename."""
-    target = runs_dir / key
+    target = run_path(runs_dir, key)
     staging.rename(target)
     return RunFolder(target)
 

@@ -17,16 +17,17 @@ from pathlib import Path
 
 from service.core import atomic
 from service.core.clock import SYSTEM_CLOCK, Clock
-from service.core.errors import NotFound, TooManyRuns
+from service.core.errors import NotFound, StorageQuotaExceeded, TooManyRuns
 from service.core.store import RunIndexEntry, Store
+from service.runs import disk_use, legacy_folders, removal
 from service.runs import folder as runfolder
-from service.runs import removal
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord, load_record
 from service.runs.state import ENDED_NOK, NOK, Cr, RunState
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "the service restarted during the run"
+MB = 1024 * 1024
 
 
 def load_state(folder: RunFolder) -> RunState:
@@ -59,6 +60,7 @@ class Ledger:
         # pool that POSTs build their run folders in (a 60-POST burst was accepted
         # in twice the time when they shared it).
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ws-ledger")
+        self.measurer = disk_use.Measurer()  # ended runs' folders, for the quota
         self._changed = asyncio.Event()  # set, then replaced, at every change
         # One change of a run at a time: its writes land in the order they were asked.
         self._writing: dict[str, asyncio.Lock] = {}
@@ -66,20 +68,28 @@ class Ledger:
     def close(self) -> None:
         """Wait for the state writes under way (the service is stopping)."""
         self._writer.shutdown(wait=True)
+        self.measurer.close()
 
     def folder(self, key: str) -> RunFolder:
-        return RunFolder(self.runs_dir / key)
+        return RunFolder(runfolder.run_path(self.runs_dir, key))
 
     # ---- creating and forgetting -------------------------------------------------------
     async def create(self, kind: str, software: str, owner: str,
                      record_for: Callable[[str, int, float], RunRecord],
                      build: Callable[[RunRecord], Path],
-                     max_live_runs: int | None = None) -> tuple[RunFolder, RunRecord]:
+                     max_live_runs: int | None = None, max_stored_bytes: int | None = None
+                     ) -> tuple[RunFolder, RunRecord]:
         """Index a new run, build its folder (`build`: in a staging folder, off the
         event loop), add its first state and publish it, synced: the run is on disk
         for good, whole, or nowhere (no index row either). TooManyRuns if the owner
         has `max_live_runs` live runs already: counted and reserved (indexed) with
-        nothing awaited in between, so concurrent requests cannot all pass."""
+        nothing awaited in between, so concurrent requests cannot all pass.
+        StorageQuotaExceeded if the owner's ended runs keep `max_stored_bytes`."""
+        if max_stored_bytes and (kept := self.store.stored_bytes_of(owner)) >= max_stored_bytes:
+            raise StorageQuotaExceeded(
+                f"{owner}'s ended runs keep {kept // MB} MB on disk, and each user may keep "
+                f"{max_stored_bytes // MB} MB", ["old runs are deleted by retention; ask the "
+                                                 "administrator to delete some sooner"])
         if max_live_runs is not None and self.store.count_live_runs(owner) >= max_live_runs:
             raise TooManyRuns(f"{owner} has {max_live_runs} runs going on already; wait "
                               "for one to end")
@@ -92,7 +102,7 @@ class Ledger:
             folder = await asyncio.to_thread(self._publish, build, record, state)
         except BaseException:
             self.store.remove_run(key)
-            removal.remove(self.runs_dir / key)  # published, then a sync failed
+            removal.remove(self.folder(key).path)  # published, then a sync failed
             raise
         self._live[key] = LiveRun(kind, created, state)
         return folder, record
@@ -111,7 +121,7 @@ class Ledger:
     def discard(self, key: str) -> None:
         """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
         self.forget(key)
-        removal.remove(self.runs_dir / key)
+        removal.remove(self.folder(key).path)
 
     def forget(self, key: str) -> None:
         """A run whose folder is (being) removed: out of the index and the view."""
@@ -153,6 +163,7 @@ class Ledger:
             self._live.pop(key, None)
             # Keys are capabilities: log the job id, never the key.
             log.info("job %s ended %s %s", state.job_id, state.latest_state, state.cause)
+            self._measure_later(key)
         elif key in self._live:
             self._live[key] = replace(self._live[key], state=state)
         else:
@@ -160,6 +171,14 @@ class Ledger:
             self._live[key] = LiveRun(entry.kind if entry else "cluster",
                                       entry.created if entry else self.clock.time(), state)
         self._wake_waiters()
+
+    def _measure_later(self, key: str) -> None:
+        """What the ended run's folder takes on disk, into the index, soon."""
+        def measured(stored_bytes: int) -> None:
+            if self.store.get_run(key) is not None:  # not forgotten meanwhile
+                self.store.set_run_bytes(key, stored_bytes)
+
+        self.measurer.later(self.folder(key).path, measured)
 
     def _wake_waiters(self) -> None:
         self._changed.set()
@@ -187,6 +206,9 @@ class Ledger:
     async def load(self) -> None:
         """After a (re)start: the index rebuilt if it was lost, local runs cut off
         by the restart ended, and every live cluster run read from its folder."""
+        renamed = await asyncio.to_thread(legacy_folders.rename, self.runs_dir)
+        if renamed:
+            log.warning("%d run folders named by their key (an older ws) renamed", renamed)
         if not self.store.has_runs() and await asyncio.to_thread(self._has_run_folders):
             count = await asyncio.to_thread(self.reindex)
             log.warning("the run index was empty: rebuilt from %d run folders", count)
@@ -203,6 +225,8 @@ class Ledger:
                 self.store.set_run_cr(entry.key, state.cr)
             else:
                 self._live[entry.key] = LiveRun("cluster", entry.created, state)
+        for key in self.store.unmeasured_runs():  # ended before the service measured
+            self._measure_later(key)
 
     async def _end_interrupted_local_runs(self) -> None:
         """A local run still WAIT was cut off by a restart (nothing runs it any
@@ -230,7 +254,7 @@ class Ledger:
         if not self.runs_dir.is_dir():
             return []
         return [RunFolder(p) for p in sorted(self.runs_dir.iterdir())
-                if runfolder.KEY_RE.fullmatch(p.name) and p.is_dir()]
+                if runfolder.FOLDER_NAME_RE.fullmatch(p.name) and p.is_dir()]
 
     def _has_run_folders(self) -> bool:
         return bool(self._run_folders())
@@ -246,6 +270,10 @@ class Ledger:
             except NotFound:
                 log.warning("reindex: %s has no readable request.json: left out",
                             folder.path)
+                continue
+            if runfolder.folder_name(record.key) != folder.path.name:
+                log.warning("reindex: %s is not the folder its request.json names: left "
+                            "out", folder.path)
                 continue
             try:
                 cr = load_state(folder).cr

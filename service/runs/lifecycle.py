@@ -64,7 +64,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
                                                 record.jobname, resources.network,
-                                                prologue),
+                                                prologue, config.cluster.allowed_binds),
                       durable=False)
     if prologue:
         atomic.write_text(path / workflow.PROLOGUE,
@@ -76,7 +76,7 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,
            files: list[UploadedFile], resources: workflow.Resources) -> Path:
-    path = staging / record.key
+    path = staging / runfolder.folder_name(record.key)
     path.mkdir()
     for sub in ("status", "logs", "work"):
         (path / sub).mkdir()
@@ -85,7 +85,8 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
     script = workflow.script_to_run(record.request)
     if script and (path / "work" / script).is_file():
         (path / "work" / script).chmod(0o700)
-    _write_workflow(path, config.runs_dir / record.key, config, record, software, resources)
+    final = runfolder.run_path(config.runs_dir, record.key)
+    _write_workflow(path, final, config, record, software, resources)
     atomic.write_json(path / "request.json", record.to_dict(), durable=False)
     return path
 
@@ -107,10 +108,12 @@ def check_host_binds(request: RunRequest, allowed: tuple[str, ...]) -> None:
 async def prepare_run(config: Config, ledger: Ledger, software: Software, owner: str,
                       request: RunRequest, files: list[UploadedFile], staging: Path,
                       kind: str, policy: LevelPolicy | None = None,
-                      max_live_runs: int | None = None) -> PreparedRun:
+                      max_live_runs: int | None = None,
+                      max_stored_bytes: int | None = None) -> PreparedRun:
     """Write the whole run folder and publish it under runs_dir/<key>. `policy`:
     the caller's level's (whether the container has a network, local bounds);
-    `max_live_runs`: the owner's live runs, this one included, at most."""
+    `max_live_runs`: the owner's live runs, this one included, at most;
+    `max_stored_bytes`: what the owner's ended runs may keep on disk."""
     policy = policy or LevelPolicy()
     runfolder.check_files_order(request.ordered_filename_list, files)
     check_host_binds(request, config.cluster.allowed_binds)
@@ -129,5 +132,5 @@ async def prepare_run(config: Config, ledger: Ledger, software: Software, owner:
         return _build(staging, config, record, software, files, resources)
 
     folder, record = await ledger.create(kind, software.name, owner, record_for, build,
-                                         max_live_runs)
+                                         max_live_runs, max_stored_bytes)
     return PreparedRun(folder, record, resources, policy)

@@ -17,12 +17,14 @@ def remove(folder: Path) -> bool:
     shutil.rmtree(folder, ignore_errors=True)
     if not os.path.lexists(folder):
         return True
-    _give_back_rights(folder)
+    give_back_rights(folder)
     shutil.rmtree(folder, ignore_errors=True)
     return not os.path.lexists(folder)
 
 
-def _give_back_rights(top: Path) -> None:
+def give_back_rights(top: Path) -> None:
+    """Give the service's own folders under `top` back their owner's rights (links
+    never followed)."""
     def unlock(path: str) -> None:
         with contextlib.suppress(OSError):
             info = os.lstat(path)

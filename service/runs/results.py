@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from service.core import atomic
 from service.core.errors import NotFound, TooLarge, full_disk_is_storage_full
-from service.runs.folder import RunFolder
+from service.runs.folder import KEY_RE, RunFolder
 from service.runs.record import RunRecord
 from service.runs.report_models import ClusterReport, Process, Resource
 from service.runs.request import RunReport
@@ -137,12 +137,19 @@ def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_HELD) -> str:
 
 def zip_folder(folder: RunFolder, dest: Path) -> None:
     """Zip the whole run folder (links are stored as the names they point to,
-    never followed, so nothing from outside the folder gets in)."""
+    never followed, so nothing from outside the folder gets in). Its top folder is
+    named by the run's key, which the client knows, not by the folder's name."""
     top = str(folder.path)
+    try:
+        key = str(atomic.read_json(folder.request_file)["key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        key = folder.path.name
+    if not KEY_RE.fullmatch(key):
+        key = folder.path.name
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
         for root, dirs, files, dir_fd in os.fwalk(top):
             dirs.sort()
-            base = os.path.relpath(root, folder.path.parent)
+            base = os.path.join(key, os.path.relpath(root, top)).removesuffix("/.")
             for name in sorted(files) + dirs:
                 arcname = f"{base}/{name}"
                 try:

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.core.config import Config
-from service.runs import removal
-from service.runs.folder import KEY_RE, STAGING
+from service.runs import legacy_folders, removal
+from service.runs.folder import KEY_RE, STAGING, run_path
 from service.runs.ledger import Ledger
 from service.runs.results import DOWNLOAD_KEY_RE
 
@@ -55,7 +55,8 @@ def remove_run_folders(runs_dir: Path, keys: list[str]) -> list[str]:
     gone = []
     for key in keys:
         # Never a path built from anything but a key.
-        if KEY_RE.fullmatch(key) and removal.remove(runs_dir / key):
+        if KEY_RE.fullmatch(key) and removal.remove(run_path(runs_dir, key)):
+            legacy_folders.remove_link(runs_dir, key)
             gone.append(key)
     return gone
 

@@ -100,6 +100,8 @@ class ExitRecords:
     modules_failed: bool
     jobs: tuple[JobExit, ...] = ()
     requeued: bool = False  # a job script refused a requeued attempt
+    bind_refused: bool = False  # a job script refused a bind leading elsewhere
+    disk_exceeded: int | None = None  # the MB bound past which the service cancelled it
 
 
 def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -> RunState:
@@ -109,6 +111,13 @@ def ended(state: RunState, slurm_state: str, records: ExitRecords, now: float) -
     if records.requeued:
         cause = ("Slurm requeued the job (node failure, preemption or by hand): ws runs "
                  "a job once, a second attempt would run in what the first left")
+    elif records.disk_exceeded is not None:
+        cause = (f"the run's folder grew past {records.disk_exceeded} MB while its job "
+                 "ran (limits.max_run_mb): ws cancelled it")
+    elif records.bind_refused:
+        cause = ("a bind's source led out of the run's work/ or the allowed host path "
+                 "when the job started (a link put in its place?): the container was "
+                 "not started")
     elif slurm_state in SLURM_CAUSES:
         cause = SLURM_CAUSES[slurm_state]
     elif records.modules_failed:

@@ -17,6 +17,7 @@ from ws_slurm import records
 
 from service.runs.request import RunRequest
 from service.runs.sbatch_options import mem_mb, time_minutes
+from service.runs.singularity_options import inside
 
 # Isolation: no default mounts, a clean environment, own PID and IPC namespaces;
 # none of the site's `bind path` entries of apptainer.conf (often /home,
@@ -163,8 +164,23 @@ def job_export(environment: tuple[tuple[str, str], ...] = JOB_ENVIRONMENT) -> st
     return ",".join(f"{n}={v}" for n, v in environment) or "NIL"
 
 
+def bind_check(request: RunRequest, allowed_binds: tuple[str, ...] = ()) -> str:
+    """What the job script checks of each bind just before the container starts
+    (ws executor's `bind-check`): a run folder bind stays in work/, a host bind in
+    the allowed path it was accepted under."""
+    pairs = []
+    for b in request.binds:
+        if b.source.startswith("/"):
+            root = next((a for a in allowed_binds if inside(b.source, (a,))), b.source)
+            pairs.append(f"{b.source}:{root}")
+        else:
+            pairs.append(f"work/{b.source}:work")
+    return ",".join(pairs)
+
+
 def workflow_profile(request: RunRequest, cores: int, job_name: str,
-                     network: bool = True, prologue: bool | None = None) -> str:
+                     network: bool = True, prologue: bool | None = None,
+                     allowed_binds: tuple[str, ...] = ()) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
     Snakefile, so the job and a power user's rerun both use these settings."""
     data = {
@@ -190,6 +206,8 @@ def workflow_profile(request: RunRequest, cores: int, job_name: str,
     }
     if request.module_list if prologue is None else prologue:
         data["ws-prologue"] = PROLOGUE
+    if request.binds:
+        data["ws-bind-check"] = bind_check(request, allowed_binds)
     return "# ws: settings of this run (generated)\n" + dump_yaml(data)
 
 

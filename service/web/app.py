@@ -12,6 +12,7 @@ from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
 from service.cluster.backend import ClusterBackend, backend_for
 from service.cluster.cancels import Cancels
+from service.cluster.disk_watch import DiskWatch
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
@@ -103,6 +104,19 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     await submissions.stop()
 
 
+async def _disk_watch_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Running cluster runs' folders, measured against limits.max_run_mb (0: none)."""
+    limits = app[CONFIG_KEY].limits
+    if limits.max_run_mb <= 0:
+        yield
+        return
+    task = asyncio.create_task(DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits).run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _local_runner_ctx(app: web.Application) -> AsyncIterator[None]:
     runner = app[LOCAL_RUNNER_KEY]
     await runner.start()
@@ -147,6 +161,7 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_poller_ctx)
     app.cleanup_ctx.append(_retention_ctx)
+    app.cleanup_ctx.append(_disk_watch_ctx)
     app[MODULES_KEY] = ModuleCatalogue.from_config(config.cluster)
     app.cleanup_ctx.append(_local_runner_ctx)
     app.cleanup_ctx.append(_submissions_ctx)

@@ -29,6 +29,7 @@ STATUS: tuple[tuple[type[errors.WsError], int, str], ...] = (
     (errors.TooManyAttempts, 429, "too_many_attempts"),
     (errors.ClusterUnavailable, 503, "cluster_unavailable"),
     (errors.Busy, 503, "busy"),
+    (errors.StorageQuotaExceeded, 507, "storage_quota"),
     (errors.StorageFull, 507, "storage_full"),
 )
 

@@ -79,4 +79,5 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
     return await prepare_run(config, request.app[LEDGER_KEY], software, user, run_request,
                              params.files, staging, kind,
                              policy=config.policy.for_level(level),
-                             max_live_runs=config.limits.max_live_runs_per_user)
+                             max_live_runs=config.limits.max_live_runs_per_user,
+                             max_stored_bytes=config.limits.max_stored_mb_per_user * 1024 * 1024)

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import WS_USER, LiveService, make_service
+from service.runs.folder import run_path
+from tests.live import WS_USER, LiveService, key_in, make_service
 from tests.zips import make_zip
 
 pytestmark = pytest.mark.cluster
@@ -377,7 +378,8 @@ def test_retention_deletes_old_runs_and_downloads(service_factory: Any) -> None:
     r = local_run(live, cmd="echo kept", returned_type="stdout.txt", todownload="yes")
     assert r.status_code == 200, r.text
     download = r.json()["url"]
-    (key,) = {p.name for p in live.runs_dir.iterdir()} - before - {".staging", ".ended"}
+    (name,) = {p.name for p in live.runs_dir.iterdir()} - before - {".staging", ".ended"}
+    key = key_in(live.runs_dir / name)
     content = f"{live.url}/api/software/muse/content/sw_example/{key}/"
     assert requests.get(download, timeout=30).text == "kept\n"
     assert requests.get(content, timeout=30).status_code == 200
@@ -389,9 +391,9 @@ def test_retention_deletes_old_runs_and_downloads(service_factory: Any) -> None:
         "info"]["report"]["process"]["job_id"]
     try:
         deadline = time.time() + 60
-        while (live.runs_dir / key).exists() and time.time() < deadline:
+        while (run_path(live.runs_dir, key)).exists() and time.time() < deadline:
             time.sleep(0.5)
-        assert not (live.runs_dir / key).exists()
+        assert not (run_path(live.runs_dir, key)).exists()
         # The download is stored when the run has ended, a little after the run
         # was created, and its key has whole seconds: wait for its own sweep.
         deadline = time.time() + 30

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import LiveService, cluster_run, run_key, slurm_jobs_of, wait_final
 
 pytestmark = pytest.mark.cluster
@@ -84,7 +85,7 @@ def test_kill_9_five_times_with_30_runs_in_flight(service_factory: Any) -> None:
             assert "status 3" in report["process"]["cause"], report
     twice = {}
     for answer, _, _ in runs:
-        folder = live.runs_dir / run_key(live, answer)
+        folder = run_path(live.runs_dir, run_key(live, answer))
         jobs = slurm_jobs_of(folder)
         if len(jobs) != 1:
             twice[folder.name[:8]] = sorted(jobs)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, wait_final
 
 pytestmark = pytest.mark.cluster
@@ -228,7 +229,7 @@ def test_generated_workflow_passes_lint(service: Any) -> None:
                                cmd_option="--env X=$HOME")
     assert state["info"]["report"]["cr"] == "OK"
     lint = subprocess.run(["runuser", "-u", WS_USER, "--", SNAKEMAKE, "--lint"],
-                          cwd=service.runs_dir / key_of(answer), capture_output=True,
+                          cwd=run_path(service.runs_dir, key_of(answer)), capture_output=True,
                           text=True, timeout=300)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "good condition" in lint.stdout + lint.stderr

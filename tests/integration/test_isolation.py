@@ -22,7 +22,18 @@ from typing import Any
 import pytest
 import requests
 
-from tests.live import ROOT, WS_USER, LiveService, local_run
+from service.runs.folder import run_path
+from tests.live import (
+    ROOT,
+    WS_USER,
+    LiveService,
+    cluster_run,
+    local_run,
+    run,
+    run_key,
+    wait_final,
+    wait_state,
+)
 
 pytestmark = pytest.mark.cluster
 SERVICE_HOME = Path("/var/lib/ws")
@@ -206,6 +217,32 @@ def test_admin_allowed_binds_are_read_only_and_nothing_else(service_factory: Any
         r = local_run(live, cmd="true", cmd_option=f"--bind {spec}")
         assert r.status_code == 400 and r.json()["type"] == "bad_parameter", (spec, r.text)
         assert set(r.json()) == {"error", "more", "type"}
+
+
+def test_a_bind_replaced_by_a_link_before_the_job_starts_opens_nothing(
+        service_factory: Any, shared: Path) -> None:
+    # Accepted at POST, the bind's folder is replaced by a link to the service's
+    # home while the job waits in Slurm: Apptainer would follow it when the job
+    # starts; the job script looks again first.
+    live = service_factory(cluster={"allowed_binds": [str(shared)]})
+    data = shared / "data"
+    data.mkdir()
+    subprocess.run(["chown", f"{WS_USER}:", str(data)], check=True)
+    # A partition that is down queues jobs and starts none: the job waits.
+    run(["scontrol", "update", "PartitionName=debug", "State=DOWN"])
+    try:
+        answer = cluster_run(live, cmd="ls -a /ref", cmd_option=f"--bind {data}:/ref")
+        wait_state(answer["url"], lambda body: bool(
+            body["info"]["report"]["process"].get("job_id")), timeout=60)
+        data.rmdir()
+        data.symlink_to(SERVICE_HOME)
+    finally:
+        run(["scontrol", "update", "PartitionName=debug", "State=UP"])
+    report = wait_final(answer["url"])["info"]["report"]
+    assert report["cr"] == "NOK", report
+    assert report["process"]["cause"].startswith("a bind's source led out of"), report
+    assert "stdout.txt" not in {p.name for p in (run_path(live.runs_dir, run_key(
+        live, answer)) / "work").iterdir()}
 
 
 def test_no_writable_place_is_shared_between_runs(service: LiveService) -> None:

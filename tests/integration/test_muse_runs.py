@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import DRMAA_LIBRARY, ROOT, WS_USER, LiveService, wait_final, wait_running
 from tests.live import cluster_run as submit
 
@@ -240,7 +241,7 @@ def rerun_with_slurm_profile(folder: Path) -> None:
 def test_power_user_reruns_the_workflow_with_the_slurm_profile(service: LiveService) -> None:
     answer, state = run_to_end(service, cmd="python /add.py 2 3")
     assert state["info"]["report"]["cr"] == "OK"
-    folder = service.runs_dir / key_of(answer)
+    folder = run_path(service.runs_dir, key_of(answer))
     rerun_with_slurm_profile(folder)
     # The workflow names no path of its run folder: a copy reruns where it is.
     copy = service.home / "power-user-copy"

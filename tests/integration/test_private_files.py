@@ -13,7 +13,18 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import WS, WS_USER, LiveService, cluster_run, local_run, run, wait_final
+from service.runs.folder import run_path
+from tests.live import (
+    WS,
+    WS_USER,
+    LiveService,
+    cluster_run,
+    local_run,
+    run,
+    run_key,
+    wait_final,
+    wait_running,
+)
 
 pytestmark = pytest.mark.cluster
 NEIGHBOUR = "wsneighbour"  # an ordinary user of the login node (scripts/cluster-up.sh)
@@ -52,15 +63,15 @@ def test_everything_the_service_writes_is_its_alone(service: LiveService,
     ws_uid = pwd.getpwnam(WS_USER).pw_uid
     # This test's two runs (other tests of the session rerun workflows by hand in
     # theirs, as root or with another umask), and the service's own state.
-    mine = sorted(set(service.runs_dir.iterdir()) - before)
+    mine = sorted(p for p in set(service.runs_dir.iterdir()) - before
+                  if not p.name.startswith("."))
     assert len(mine) == 2
     for root in (service.state_dir, service.runs_dir, *mine):
         assert stat.S_IMODE(os.stat(root).st_mode) == 0o700
     assert _not_private(service.state_dir, ws_uid) == []
     for run_folder in mine:
         assert _not_private(run_folder, ws_uid) == []
-    key = next(p.name for p in mine if p.name in answer["url"])
-    run_folder = service.runs_dir / key
+    run_folder = run_path(service.runs_dir, run_key(service, answer))
     # The neighbour, however the folders above are reached: nothing opens.
     for path in (service.state_dir / "ws.sqlite3", service.state_dir / "jwt_secret",
                  run_folder / "request.json", run_folder / "work" / "stdout.txt"):
@@ -96,3 +107,25 @@ def test_ws_admin_as_root_acts_as_the_service_account(service: LiveService) -> N
                       data={"username": "rooted", "password": "a-password-of-rooted"},
                       timeout=30)
     assert r.status_code == 200, r.text
+
+
+def test_no_run_key_reaches_what_slurm_shows_every_user(service: LiveService,
+                                                        neighbour: str) -> None:
+    # Slurm's default (no PrivateData) shows every job's folder, command and
+    # output paths to everyone: none of them may hold the key, which reads the run.
+    answer = cluster_run(service, cmd="sleep 30", returned_type="stdout")
+    key = run_key(service, answer)
+    state = wait_running(answer["url"])
+    job_id = str(state["info"]["report"]["process"]["job_id"])
+    try:
+        shown = [run(["runuser", "-u", neighbour, "--", *argv]).stdout for argv in (
+            ["squeue", "-a", "--noheader", "--format=%i %j %Z %o %k"],
+            ["scontrol", "show", "job", job_id],
+            ["sacct", "-a", "-X", "--noheader", "--parsable2", "--starttime=now-1hours",
+             "--format=JobID,JobName,WorkDir"],
+            ["ps", "-eo", "args"])]
+        assert job_id in shown[0] and f"JobId={job_id}" in shown[1]
+        for text in shown:
+            assert key not in text and key.split("-")[-1] not in text
+    finally:
+        run(["scancel", job_id])

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import cluster_run, run_key, slurm_jobs_of, wait_final, wait_state
 
 pytestmark = pytest.mark.cluster
@@ -50,8 +51,8 @@ def test_unfollowed_runs_are_matched_back_or_ended(service_factory: Any) -> None
     ghost = cluster_run(live, cmd="sleep 60")
     found_jobs, ghost_jobs = job_ids(found), job_ids(ghost)
     live.stop(kill=True)
-    found_folder = live.runs_dir / run_key(live, found)
-    ghost_folder = live.runs_dir / run_key(live, ghost)
+    found_folder = run_path(live.runs_dir, run_key(live, found))
+    ghost_folder = run_path(live.runs_dir, run_key(live, ghost))
     # Snakemake's child cut off too (systemd stops the whole group): no jobs list.
     forget_job_ids(found_folder, keep_jobs_list=False)
     # The ghost: Slurm has no job of its name (its own is cancelled and renamed

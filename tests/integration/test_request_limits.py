@@ -4,6 +4,8 @@ and how long a command may be."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
@@ -80,3 +82,38 @@ def test_a_long_stdout_is_streamed_as_json_and_refused_in_formats_that_hold_it(
     assert r.status_code == 200 and r.json()["info"]["stdout"] == "x" * 3000000
     r = requests.get(answer["urls"]["run"], params={"format": "yaml"}, timeout=60)
     assert r.status_code == 413 and "format=json" in r.text and "stdout.txt" in r.text
+
+
+def test_a_user_whose_ended_runs_fill_their_quota_is_refused_with_the_reason(
+        service_factory: Any) -> None:
+    live = service_factory(limits={"max_stored_mb_per_user": 1})
+    r = local_run(live, cmd="head -c 3000000 /dev/zero > big; echo done")
+    assert r.status_code == 200, r.text
+    # The folder is measured just after the run has ended: the next POSTs pass
+    # until then (bounded), and none after.
+    deadline = time.monotonic() + 30
+    while (r := local_run(live, cmd="true")).status_code == 200 \
+            and time.monotonic() < deadline:
+        pass
+    body = error_of(r, 507)
+    assert body["type"] == "storage_quota"
+    assert re.search(r"alice's ended runs keep [23] MB on disk, and each user may keep 1 MB",
+                     body["error"]), body
+    before = runs(live)
+    r = requests.post(f"{live.url}{MUSE}", headers=live.auth("alice"), timeout=30,
+                      json={"cmd": "true"})
+    error_of(r, 507)
+    assert runs(live) == before  # nothing written
+    # Another user is not held back.
+    assert local_run(live, user="sue", cmd="true").status_code == 200
+
+
+def test_a_cluster_run_that_writes_past_its_bound_is_cancelled_saying_why(
+        service_factory: Any) -> None:
+    live = service_factory(limits={"max_run_mb": 1, "disk_check_s": 0.5})
+    answer = cluster_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 120",
+                         returned_type="stdout")
+    report = wait_final(answer["url"], timeout=90)["info"]["report"]
+    assert report["cr"] == "NOK", report
+    assert report["process"]["cause"].startswith("the run's folder grew past 1 MB"), report
+    assert report["process"]["latest_state"] == "CANCELLED"

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import ROOT, WS_USER, LiveService, wait_final
 
 pytestmark = pytest.mark.cluster
@@ -34,7 +35,7 @@ def test_readme_rerun_starts_from_a_copy_of_the_inputs(service: LiveService) -> 
     assert wait_final(r.json()["url"])["info"]["report"]["cr"] == "OK"
     key = r.json()["url"].rstrip("/").rsplit("/", 1)[1]
     # What the command left in work/ is not its input any more.
-    assert (service.runs_dir / key / "work" / "in.txt").read_text() == "40 50\n"
+    assert (run_path(service.runs_dir, key) / "work" / "in.txt").read_text() == "40 50\n"
     inputs = service.home / "my-inputs"
     inputs.mkdir()
     (inputs / "in.txt").write_text("2 3")

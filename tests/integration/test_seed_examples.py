@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from service.runs.folder import run_path
 from tests.live import LiveService, wait_final
 
 pytestmark = pytest.mark.cluster
@@ -74,7 +75,7 @@ def test_example_a_stdout(backend_service: LiveService) -> None:
     key = check_post_answer(service, answer)
     report = check_ended_ok(service, answer["url"],
                             {"cmd": "python /add.py 4 5", "returned_type": "stdout"})
-    log = (service.runs_dir / key / "logs" / "snakemake.log").read_text()
+    log = (run_path(service.runs_dir, key) / "logs" / "snakemake.log").read_text()
     drmaa = 'backend = "drmaa"' in service.config.read_text()
     assert f"Submitted job 0{' through DRMAA' if drmaa else ''} as Slurm job " \
            f"{report['process']['job_id']}." in log

@@ -134,8 +134,8 @@ async def test_a_waiting_call_wakes_on_the_ledgers_change(tmp_path: Path) -> Non
 
     store = Store(tmp_path / "db.sqlite")
     store.add_run("k1", "sw", "alice", "cluster")
-    (tmp_path / "k1").mkdir()
     ledger = Ledger(store, tmp_path)
+    ledger.folder("k1").path.mkdir()
     start = RunState(jobs=(3,))
     await ledger.change("k1", start)
     waiting = asyncio.ensure_future(wait_for_change(ledger, "k1", start, 30))

@@ -20,7 +20,8 @@ from service.core import atomic
 from service.core.config import Config
 from service.core.errors import ClusterUnavailable
 from service.core.store import Store
-from service.runs.folder import RunFolder
+from service.runs.folder import RunFolder, run_path
+from service.runs.record import load_record
 from service.web.app import create_app
 from service.web.keys import CONFIG_KEY, PROBE_KEY, STORE_KEY
 
@@ -92,7 +93,7 @@ async def test_a_cluster_run_goes_through_the_ledger_to_its_end(
         "OK", 4242, "ENDED_OK")
     key = state_url.rstrip("/").rsplit("/", 1)[1]
     assert app[STORE_KEY].get_run(key).cr == "OK"  # type: ignore[union-attr]
-    assert atomic.read_json(config.runs_dir / key / "state.json")["jobs"] == [4242]
+    assert atomic.read_json(run_path(config.runs_dir, key) / "state.json")["jobs"] == [4242]
     resp = await client.get(state_url.replace("/state/", "/run/"))
     assert resp.status == 200 and "9.0" in await resp.text()
 
@@ -121,7 +122,8 @@ async def test_a_long_stdout_is_streamed_as_json_and_refused_held(
                              data={"cmd": "true", "format": fmt},
                              headers={"Authorization": f"Bearer {token}"})
     assert resp.status == 200, await resp.text()
-    key = next(p.name for p in config.runs_dir.iterdir() if not p.name.startswith("."))
+    key = next(load_record(RunFolder(p)).key for p in config.runs_dir.iterdir()
+               if not p.name.startswith("."))
     state_url = f"/api/software/muse/state/sw_example/{key}/"
     for _ in range(20):
         resp = await client.get(state_url, params={"wait": "5"})

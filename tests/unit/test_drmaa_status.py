@@ -22,6 +22,7 @@ from service.core import atomic
 from service.core.config import ClusterConfig, ConfigError
 from service.core.errors import ClusterUnavailable, InvalidParameter
 from service.core.store import Store
+from service.runs.folder import run_path
 from service.runs.ledger import Ledger
 from service.runs.state import ExitRecords, JobExit, RunState
 from tests.unit.fakes import FakeClock, NoForker
@@ -125,7 +126,7 @@ def one_run(tmp_path: Path, exit_status: int | None) -> tuple[Store, Poller]:
     poller = Poller(Ledger(store, tmp_path / "runs", clock), ClusterConfig(lost_after_s=600),
                     drmaa(), clock)
     store.add_run(KEY, "sw_example", "alice", "cluster")
-    folder = tmp_path / "runs" / KEY
+    folder = run_path(tmp_path / "runs", KEY)
     (folder / "status").mkdir(parents=True)
     (folder / "work").mkdir()
     records.write_jobs(str(folder / "status"), [records.JobEntry(
@@ -148,7 +149,7 @@ async def test_a_job_slurm_forgot_ends_as_its_exit_record_says(
     library.words = {"40": "FAILED"}
     store, poller = one_run(tmp_path, exit_status)
     await poller.poll_once()
-    state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
+    state = atomic.read_json(run_path(tmp_path / "runs", KEY) / "state.json")
     assert (state["cr"], state["cause"].split(" (")[0]) == (cr, says)
     assert store.get_run(KEY).cr == cr  # type: ignore[union-attr]
 
@@ -162,7 +163,7 @@ async def test_forgotten_without_an_exit_record_is_lost_only_after_lost_after_s(
     poller.clock.advance(601)  # type: ignore[attr-defined]
     await poller.poll_once()
     assert poller.ledger.live_state(KEY) is None
-    state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
+    state = atomic.read_json(run_path(tmp_path / "runs", KEY) / "state.json")
     assert (state["cr"], state["latest_state"]) == ("NOK", "UNKNOWN")
 
 
@@ -173,7 +174,7 @@ async def test_a_job_seen_running_then_failed_ends_nok(tmp_path: Path,
     await poller.poll_once()
     library.words = {"40": "FAILED"}  # e.g. cancelled, or killed at its time limit
     await poller.poll_once()
-    state = atomic.read_json(tmp_path / "runs" / KEY / "state.json")
+    state = atomic.read_json(run_path(tmp_path / "runs", KEY) / "state.json")
     assert (state["cr"], state["latest_state"]) == ("NOK", "FAILED")
     assert "failed before its command recorded an exit status" in state["cause"]
 

@@ -96,6 +96,36 @@ def test_job_script_without_a_mark_folder_makes_none(tmp_path: Path) -> None:
     assert run_script(tmp_path, "exit 4", end_marks=str(gone)) == (4, "4\n")
 
 
+@pytest.mark.parametrize("link_to,refused", [
+    (None, False),          # a plain folder of work/: as accepted
+    ("d", False),           # a link that stays inside work/
+    ("../..", True),        # a link to the runs folder, put there after the POST
+    ("/etc", True),         # a link out of the run folder altogether
+])
+def test_job_script_refuses_a_bind_that_now_leads_elsewhere(
+        tmp_path: Path, link_to: str | None, refused: bool) -> None:
+    (tmp_path / "work" / "d").mkdir(parents=True)
+    if link_to is None:
+        (tmp_path / "work" / "x").mkdir()
+    else:
+        (tmp_path / "work" / "x").symlink_to(link_to)
+    (tmp_path / "ran").unlink(missing_ok=True)
+    checks = jobscript.parse_bind_checks("work/x:work")
+    rc, record = run_script(tmp_path, "touch ran", bind_checks=checks)
+    assert (rc, record) == ((94, "94\n") if refused else (0, "0\n"))
+    assert (tmp_path / "ran").exists() is not refused
+    assert (tmp_path / "status" / "bind.refused").exists() is refused
+
+
+def test_bind_checks_are_read_as_written_and_nothing_else() -> None:
+    assert jobscript.parse_bind_checks(None) == ()
+    assert jobscript.parse_bind_checks("work/a:work,/data/r/x:/data/r") == (
+        ("work/a", "work"), ("/data/r/x", "/data/r"))
+    for bad in ("work/a", ":work", "work/a:"):
+        with pytest.raises(ValueError):
+            jobscript.parse_bind_checks(bad)
+
+
 def test_the_exit_record_is_in_the_status_folder() -> None:
     assert jobscript.exit_record(script()) == "status/run_command.1.exit"
 

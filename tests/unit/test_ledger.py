@@ -18,7 +18,7 @@ from service.core.errors import TooManyRuns
 from service.core.params import Params
 from service.core.store import Store
 from service.runs import ledger as ledger_module
-from service.runs.folder import RunFolder
+from service.runs.folder import RunFolder, run_path
 from service.runs.ledger import INTERRUPTED, Ledger, load_state
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
@@ -171,7 +171,7 @@ async def test_a_waiting_task_wakes_on_a_change(tmp_path: Path, ledger: Ledger) 
 def write_run(runs: Path, key: str, number: int, kind: str, state: dict[str, object] | None,
               created: float = 1000.0) -> None:
     """A run folder as ws leaves it (request.json, state.json), no index."""
-    folder = runs / key
+    folder = run_path(runs, key)
     (folder / "status").mkdir(parents=True)
     record = record_for(kind)(key, number, created)
     atomic.write_json(folder / "request.json", record.to_dict())
@@ -190,7 +190,7 @@ def old_runs(runs: Path) -> None:
         RECORDED / "state-job_id-and-jobs.json"))
     write_run(runs, KEYS[2], 5, "local", RunState().to_dict())  # cut off by a stop
     write_run(runs, KEYS[3], 4, "cluster", None)  # no state.json: nobody can follow it
-    (runs / KEYS[4]).mkdir()  # no request.json: not a run ws can tell anything of
+    (run_path(runs, KEYS[4])).mkdir()  # no request.json: not a run ws can tell anything of
     (runs / ".staging").mkdir()
 
 
@@ -240,9 +240,9 @@ async def test_load_learns_what_the_folders_say(tmp_path: Path, ledger: Ledger) 
     for key, state in ((KEYS[0], RunState(cr=NOK, latest_cr=ENDED_NOK, jobs=(1,))),
                        (KEYS[1], RunState(jobs=(2,))), (KEYS[2], RunState(jobs=(3,)))):
         ledger.store.add_run(key, "sw_example", "alice", "cluster")
-        (ledger.runs_dir / key).mkdir()
-        atomic.write_json(ledger.runs_dir / key / "state.json", state.to_dict())
-    shutil.rmtree(ledger.runs_dir / KEYS[2])
+        (run_path(ledger.runs_dir, key)).mkdir()
+        atomic.write_json(run_path(ledger.runs_dir, key) / "state.json", state.to_dict())
+    shutil.rmtree(run_path(ledger.runs_dir, KEYS[2]))
     await ledger.load()
     assert [ledger.store.get_run(k).cr for k in KEYS[:3]] == [  # type: ignore[union-attr]
         Cr.NOK, Cr.WAIT, Cr.NOK]

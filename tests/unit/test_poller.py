@@ -17,6 +17,7 @@ from service.cluster.poller import Poller
 from service.core import atomic
 from service.core.config import ClusterConfig
 from service.core.store import Store
+from service.runs.folder import run_path
 from service.runs.ledger import Ledger
 from service.runs.state import RunState
 from tests.unit.fakes import FakeClock, NoForker
@@ -53,7 +54,7 @@ def make_runs(tmp_path: Path, poller: Poller, n: int) -> list[str]:
     for i in range(n):
         key = f"{i:08d}-0000-4000-8000-000000000000"
         poller.ledger.store.add_run(key, "sw_example", "alice", "cluster")
-        folder = tmp_path / "runs" / key
+        folder = run_path(tmp_path / "runs", key)
         (folder / "status").mkdir(parents=True)
         (folder / "work").mkdir()
         state = RunState(jobs=(100 + i,))
@@ -81,7 +82,7 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
     monkeypatch.setattr(slurm, "run", recorded)
     for i, key in enumerate(keys):
         if i % 2 == 0:
-            leave_records(tmp_path / "runs" / key, 0, 0)
+            leave_records(run_path(tmp_path / "runs", key), 0, 0)
     await poller.poll_once()
     assert [c[0] for c in calls] == ["squeue"]
     finished = [k for i, k in enumerate(keys) if i % 2 == 0]
@@ -90,7 +91,7 @@ async def test_one_query_per_round_whatever_the_number_of_runs(
     assert not set(finished) & set(live)
     assert all(live[k].state.latest_state == "RUNNING" for k in keys if k not in finished)
     assert all(store.get_run(k).cr == "OK" for k in finished)  # type: ignore[union-attr]
-    assert all(atomic.read_json(tmp_path / "runs" / k / "state.json")["cr"] == "OK"
+    assert all(atomic.read_json(run_path(tmp_path / "runs", k) / "state.json")["cr"] == "OK"
                for k in finished)
 
 
@@ -108,11 +109,11 @@ async def test_sacct_then_the_run_folder_when_squeue_forgot(
         return slurm.Completed(0, "100|TIMEOUT|0:0\n", "")
 
     monkeypatch.setattr(slurm, "run", recorded)
-    leave_records(tmp_path / "runs" / b, 1, 2)
+    leave_records(run_path(tmp_path / "runs", b), 1, 2)
     await poller.poll_once()
     assert calls == ["squeue", "sacct"]
-    state_a = atomic.read_json(tmp_path / "runs" / a / "state.json")
-    state_b = atomic.read_json(tmp_path / "runs" / b / "state.json")
+    state_a = atomic.read_json(run_path(tmp_path / "runs", a) / "state.json")
+    state_b = atomic.read_json(run_path(tmp_path / "runs", b) / "state.json")
     assert (state_a["cr"], state_a["latest_state"]) == ("NOK", "TIMEOUT")
     assert state_b["cr"] == "NOK" and "status 2" in state_b["cause"]
     assert ledger.state_of(c).cr == "WAIT"  # nobody knows yet: wait, until lost_after_s
@@ -140,7 +141,7 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
     # one is, once exit_record_grace_s is over).
     poller, _, _ = poller_for(tmp_path, exit_record_grace_s=0)
     (key,) = make_runs(tmp_path, poller, 1)
-    folder = tmp_path / "runs" / key
+    folder = run_path(tmp_path / "runs", key)
     leave_records(folder, 0, 0)
     (folder / "work" / ".command_exit").write_text("0\n")
     target = folder / where
@@ -168,7 +169,7 @@ def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
     query): a job's exit record makes it ask Slurm at once; the jobs list does not."""
     poller, _, _ = poller_for(tmp_path)
     (key,) = make_runs(tmp_path, poller, 1)
-    status = tmp_path / "runs" / key / "status"
+    status = run_path(tmp_path / "runs", key) / "status"
     watch, now = poller.watch, 0.0
     assert watch.look(now) == set()  # first look
     records.write_jobs(str(status), [records.JobEntry(0, "r", 7, "status/r.0.exit")])

@@ -11,6 +11,7 @@ from pathlib import Path
 from service.cluster import slurm
 from service.cluster.backend import StatesAnswer
 from service.core import atomic
+from service.runs.folder import run_path
 from tests.unit.fakes import FakeBackend, FakeClock
 from tests.unit.test_poller import leave_records, make_runs, poller_for
 
@@ -29,7 +30,7 @@ class Source(FakeBackend):
 
 
 def cr(tmp_path: Path, key: str) -> str:
-    return str(atomic.read_json(tmp_path / "runs" / key / "state.json")["cr"])
+    return str(atomic.read_json(run_path(tmp_path / "runs", key) / "state.json")["cr"])
 
 
 async def test_a_round_slurm_could_not_answer_is_no_news(tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ async def test_a_round_slurm_could_not_answer_is_no_news(tmp_path: Path) -> None
     source.answered, source.jobs = True, {100: "RUNNING"}  # back, the job still runs
     await poller.poll_once()
     source.jobs = {100: "COMPLETED"}
-    leave_records(tmp_path / "runs" / key, 0, 0)
+    leave_records(run_path(tmp_path / "runs", key), 0, 0)
     await poller.poll_once()
     assert cr(tmp_path, key) == "OK"
 
@@ -64,7 +65,7 @@ async def test_lost_only_when_slurm_answered_for_lost_after_s(tmp_path: Path) ->
     assert cr(tmp_path, key) == "WAIT"  # unknown for less than lost_after_s
     clock.advance(0.1)
     await poller.poll_once()
-    state = atomic.read_json(tmp_path / "runs" / key / "state.json")
+    state = atomic.read_json(run_path(tmp_path / "runs", key) / "state.json")
     assert state["cr"] == "NOK" and state["latest_state"] == "UNKNOWN"
 
 
@@ -75,7 +76,7 @@ async def test_completed_waits_for_late_exit_records(tmp_path: Path) -> None:
     source.jobs = {100: "COMPLETED", 101: "COMPLETED"}
     await poller.poll_once()
     assert (cr(tmp_path, late), cr(tmp_path, never)) == ("WAIT", "WAIT")
-    leave_records(tmp_path / "runs" / late, 0, 0)  # the shared file system caught up
+    leave_records(run_path(tmp_path / "runs", late), 0, 0)  # the shared file system caught up
     await poller.poll_once()
     assert cr(tmp_path, late) == "OK"
     clock.advance(0.35)
@@ -96,8 +97,8 @@ async def test_a_deleted_run_folder_affects_that_run_only(tmp_path: Path) -> Non
     source, clock = Source(), FakeClock()
     poller, ledger, store = poller_for(tmp_path, source, clock, exit_record_grace_s=0)
     gone, fine = make_runs(tmp_path, poller, 2)
-    shutil.rmtree(tmp_path / "runs" / gone)
-    leave_records(tmp_path / "runs" / fine, 0, 0)
+    shutil.rmtree(run_path(tmp_path / "runs", gone))
+    leave_records(run_path(tmp_path / "runs", fine), 0, 0)
     source.jobs = {100: "COMPLETED", 101: "COMPLETED"}
     for _ in range(2):
         await poller.poll_once()

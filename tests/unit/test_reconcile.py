@@ -35,10 +35,10 @@ from service.core.config import ClusterConfig
 from service.core.params import Params
 from service.core.store import Store
 from service.runs.exits import read_exit_records
-from service.runs.folder import RunFolder
+from service.runs.folder import RunFolder, run_path
 from service.runs.ledger import Ledger
 from service.runs.parameters import parse_run_request
-from service.runs.record import RunRecord
+from service.runs.record import RunRecord, load_record
 from service.runs.state import ENDED_OK, OK, RunState
 from tests.unit.fakes import FakeBackend
 
@@ -143,7 +143,7 @@ class RecordingSubmitter:
         self.submitted: list[str] = []
 
     async def submit(self, folder: RunFolder) -> tuple[int, ...]:
-        self.submitted.append(folder.key)
+        self.submitted.append(load_record(folder).key)
         return (900 + len(self.submitted),)
 
 
@@ -154,7 +154,7 @@ def make_run(tmp_path: Path, store: Store, n: int, state: RunState | None = None
     request = parse_run_request(Params(values={"cmd": "python /add.py 4 5"}), cluster=True)
     record = RunRecord(key=key, name="sw_example", owner="alice", number=number,
                        kind="cluster", service="ws", request=request, created=time.time())
-    folder = tmp_path / "runs" / key
+    folder = run_path(tmp_path / "runs", key)
     (folder / "status").mkdir(parents=True)
     atomic.write_json(folder / "request.json", record.to_dict())
     atomic.write_json(folder / "state.json", (state or RunState()).to_dict())
@@ -196,21 +196,22 @@ async def test_a_round_matches_back_submits_or_ends_with_two_queries(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
     found_key, found_name = make_run(tmp_path, store, 1)
-    (tmp_path / "runs" / found_key / "status" / "run_command.0.sh").write_text("")
+    (run_path(tmp_path / "runs", found_key) / "status" / "run_command.0.sh").write_text("")
     lost_key, _ = make_run(tmp_path, store, 2)
     fresh_key, _ = make_run(tmp_path, store, 3, started=False)
     reconciler, ledger, submitter = await reconciler_for(tmp_path, store)
     calls = record_slurm(monkeypatch, squeue=(
-        f"44|RUNNING|{found_name}|{tmp_path}/runs/{found_key}\n"
+        f"44|RUNNING|{found_name}|{run_path(tmp_path / 'runs', found_key)}\n"
         f"45|RUNNING|{found_name}|/elsewhere/runs/{OTHER}\n"))
     assert await reconciler.reconcile_once() == 300.0
     await reconciler.submissions.stop()
     assert [c[0] for c in calls] == ["squeue", "sacct"]  # for the three runs together
     assert [j.slurm_id for j in read_exit_records(
-        RunFolder(tmp_path / "runs" / found_key)).jobs] == [44]  # rebuilt from its script
+        RunFolder(run_path(tmp_path / "runs", found_key))).jobs] == [44]  # rebuilt from its script
     found = ledger.live_state(found_key)
     assert found == RunState(jobs=(44,), updated=found.updated)  # type: ignore[union-attr]
-    lost = RunState.from_dict(atomic.read_json(tmp_path / "runs" / lost_key / "state.json"))
+    lost_folder = run_path(tmp_path / "runs", lost_key)
+    lost = RunState.from_dict(atomic.read_json(lost_folder / "state.json"))
     assert lost.cr == "NOK" and "Slurm has no job of the run" in lost.cause
     assert store.get_run(lost_key).cr == "NOK"  # type: ignore[union-attr]
     assert submitter.submitted == [fresh_key]  # never begun: submitted, once
@@ -232,7 +233,7 @@ async def test_slurm_not_answering_changes_nothing(
     assert await reconciler.reconcile_once() == RETRY_S  # asked again before long
     assert submitter.submitted == []
     assert ledger.live_state(key) == RunState.from_dict(
-        atomic.read_json(tmp_path / "runs" / key / "state.json"))
+        atomic.read_json(run_path(tmp_path / "runs", key) / "state.json"))
     assert not ledger.state_of(key).final
     assert not ledger.state_of(fresh).final
 
@@ -241,7 +242,7 @@ async def test_a_child_still_submitting_is_awaited_without_asking_slurm(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
     key, _ = make_run(tmp_path, store, 1, started=False)
-    (tmp_path / "runs" / key / "status" / SUBMISSION_STARTED).write_text("now\n")
+    (run_path(tmp_path / "runs", key) / "status" / SUBMISSION_STARTED).write_text("now\n")
     reconciler, _, submitter = await reconciler_for(tmp_path, store)
     calls = record_slurm(monkeypatch)
     assert await reconciler.reconcile_once() == FAST_ROUND_S  # ask again soon

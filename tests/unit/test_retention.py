@@ -13,6 +13,7 @@ import pytest
 
 from service.core.config import Config, LimitsConfig
 from service.core.store import Store
+from service.runs.folder import run_path
 from service.runs.ledger import Ledger
 from service.runs.retention import download_created, run_retention, sweep
 
@@ -36,8 +37,8 @@ def add_run(store: Store, config: Config, age_s: float, cr: str) -> str:
     store.add_run(key, "sw_example", "alice", "local")
     store.db.execute("UPDATE runs SET created = ?, cr = ? WHERE key = ?",
                      (time.time() - age_s, cr, key))
-    (config.runs_dir / key / "work").mkdir(parents=True)
-    (config.runs_dir / key / "request.json").write_text("{}")
+    (run_path(config.runs_dir, key) / "work").mkdir(parents=True)
+    (run_path(config.runs_dir, key) / "request.json").write_text("{}")
     return key
 
 
@@ -64,9 +65,9 @@ async def test_sweep_deletes_old_final_runs_and_downloads_only(config: Config,
     assert set(result.runs) == {old_ok, old_nok}
     assert result.downloads == (old_dl,)
     for key in (old_ok, old_nok):
-        assert not (config.runs_dir / key).exists() and store.get_run(key) is None
+        assert not (run_path(config.runs_dir, key)).exists() and store.get_run(key) is None
     for key in (old_live, recent):
-        assert (config.runs_dir / key).is_dir() and store.get_run(key) is not None
+        assert (run_path(config.runs_dir, key)).is_dir() and store.get_run(key) is not None
     assert sorted(p.name for p in config.downloads_dir.iterdir()) == sorted(
         [new_dl, "not-a-key"])
     assert not (config.downloads_dir / f".{leftover}.tmp").exists()
@@ -74,9 +75,9 @@ async def test_sweep_deletes_old_final_runs_and_downloads_only(config: Config,
 
 async def test_an_index_entry_without_folder_is_removed(config: Config, store: Store) -> None:
     key = add_run(store, config, 3 * 86400, "OK")
-    (config.runs_dir / key / "request.json").unlink()
-    (config.runs_dir / key / "work").rmdir()
-    (config.runs_dir / key).rmdir()
+    (run_path(config.runs_dir, key) / "request.json").unlink()
+    (run_path(config.runs_dir, key) / "work").rmdir()
+    (run_path(config.runs_dir, key)).rmdir()
     assert (await sweep(Ledger(store, config.runs_dir), config, time.time())).runs == (key,)
     assert store.get_run(key) is None
 
@@ -101,7 +102,7 @@ async def test_the_background_task_sweeps_periodically(config: Config, store: St
             if store.get_run(key) is None:
                 break
             await asyncio.sleep(0.02)
-        assert store.get_run(key) is None and not (config.runs_dir / key).exists()
+        assert store.get_run(key) is None and not (run_path(config.runs_dir, key)).exists()
     finally:
         task.cancel()
 

@@ -51,6 +51,12 @@ def test_a_refused_requeued_attempt_says_so() -> None:
     assert state.cr == "NOK" and state.cause.startswith("Slurm requeued the job")
 
 
+def test_a_refused_bind_says_so() -> None:
+    records = ExitRecords(snakemake=None, command=94, modules_failed=False, bind_refused=True)
+    state = ended(RunState(jobs=(1,)), "FAILED", records, NOW)
+    assert state.cr == "NOK" and state.cause.startswith("a bind's source led out of")
+
+
 def test_missing_exit_record() -> None:
     state = ended(RunState(), "COMPLETED", ExitRecords(None, None, False), NOW)
     assert state.cr == "NOK" and "without recording" in state.cause

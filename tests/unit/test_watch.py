@@ -19,6 +19,7 @@ from service.cluster.backend import StatesAnswer
 from service.cluster.watch import LOOK_S, STATUS_MAX_S, STRAY_MARK_S, Watch, Watcher
 from service.core import atomic
 from service.core.clock import SYSTEM_CLOCK
+from service.runs.folder import folder_name, run_path
 from service.runs.state import RunState
 from tests.unit.fakes import FakeClock
 from tests.unit.test_poller import leave_records, make_runs, poller_for
@@ -40,7 +41,7 @@ def stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def mark(poller_watch: Watch, key: str, job: int = 100) -> Path:
     poller_watch.marks.mkdir(parents=True, exist_ok=True)
-    path = poller_watch.marks / f"{key}.{job}"
+    path = poller_watch.marks / f"{folder_name(key)}.{job}"
     path.touch()
     return path
 
@@ -56,15 +57,15 @@ async def test_a_pending_run_is_not_looked_at(tmp_path: Path,
     seen = stats(monkeypatch)
     for i in range(100):
         poller.watch.look(i * LOOK_S)
-    assert not [p for p in seen if pending in p]
-    assert [p for p in seen if running in p]
+    assert not [p for p in seen if folder_name(pending) in p]
+    assert [p for p in seen if folder_name(running) in p]
     # One stat of the marks' folder a look, whatever the number of runs.
     assert seen.count(str(poller.watch.marks)) == 100
     source.jobs = {100: "RUNNING", 101: "RUNNING"}  # it started: looked at from now
     await poller.poll_once()
     seen.clear()
     poller.watch.look(200.0)
-    assert [p for p in seen if pending in p]
+    assert [p for p in seen if folder_name(pending) in p]
 
 
 async def test_a_running_job_is_looked_at_less_as_it_ages(
@@ -80,7 +81,7 @@ async def test_a_running_job_is_looked_at_less_as_it_ages(
         seen.clear()
         for i in range(int(seconds / LOOK_S)):
             poller.watch.look(start + i * LOOK_S)
-        return sum(1 for p in seen if key in p)
+        return sum(1 for p in seen if folder_name(key) in p)
 
     assert looks_at_status(0.0, 1.0) >= 15  # young: about every 50 ms
     assert looks_at_status(3600.0, 60.0) <= 60 / STATUS_MAX_S + 1  # an hour old
@@ -107,13 +108,13 @@ async def test_marks_of_no_followed_run_neither_decide_nor_stay(tmp_path: Path) 
     stray = mark(watch, "someone-else")
     junk = watch.marks / "not a mark"
     junk.touch()
-    (watch.marks / f"{key}.tmp").touch()  # no job id: not this run's mark
-    (watch.marks / f"{key}.7").mkdir()  # a folder is never a mark, nor removed
+    (watch.marks / f"{folder_name(key)}.tmp").touch()  # no job id: not this run's mark
+    (watch.marks / f"{folder_name(key)}.7").mkdir()  # a folder is never a mark, nor removed
     assert watch.look(0.0) == set()
     assert stray.exists() and junk.exists()
     assert watch.look(STRAY_MARK_S + 1.5) == set()
     assert not stray.exists() and not junk.exists()
-    assert (watch.marks / f"{key}.7").is_dir()
+    assert (watch.marks / f"{folder_name(key)}.7").is_dir()
 
 
 async def test_a_mark_left_before_its_run_was_followed_is_news(tmp_path: Path) -> None:
@@ -125,7 +126,7 @@ async def test_a_mark_left_before_its_run_was_followed_is_news(tmp_path: Path) -
     mark(watch, key)
     assert watch.look(0.0) == set()
     poller.ledger.store.add_run(key, "sw_example", "alice", "cluster")
-    folder = tmp_path / "runs" / key
+    folder = run_path(tmp_path / "runs", key)
     (folder / "status").mkdir(parents=True)
     atomic.write_json(folder / "state.json", RunState(jobs=(109,)).to_dict())
     poller.ledger.resume(key, RunState(jobs=(109,)))
@@ -142,7 +143,7 @@ async def test_a_run_whose_end_mark_never_appears_is_ended_by_slurm(tmp_path: Pa
     source.jobs = {100: "PENDING", 101: "PENDING"}
     await poller.poll_once()
     assert poller.watch.look(0.0) == set()
-    leave_records(tmp_path / "runs" / done, 0, 0)  # it ran and ended between two rounds
+    leave_records(run_path(tmp_path / "runs", done), 0, 0)  # it ran and ended between two rounds
     source.jobs = {100: "COMPLETED", 101: "CANCELLED"}
     await poller.poll_once()
     assert (cr(tmp_path, done), cr(tmp_path, killed)) == ("OK", "NOK")
@@ -172,7 +173,7 @@ async def test_the_loop_asks_slurm_at_once_when_a_mark_comes(tmp_path: Path) -> 
         await asyncio.wait_for(source.asked.wait(), 5)
         source.asked.clear()
         rounds = source.rounds
-        leave_records(tmp_path / "runs" / key, 0, 0)
+        leave_records(run_path(tmp_path / "runs", key), 0, 0)
         source.jobs = {100: "COMPLETED"}
         mark(poller.watch, key)
         await asyncio.wait_for(source.asked.wait(), 5)

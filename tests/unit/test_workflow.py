@@ -91,6 +91,17 @@ def test_user_values_survive_snakemakes_profile_reading(value: str) -> None:
     assert words[words.index("--env") + 1] == f"X={value}"
 
 
+def test_each_bind_is_checked_again_where_it_was_allowed() -> None:
+    req = parse_run_request(Params(values={
+        "cmd": "x", "cmd_option": "--bind in:/in --bind /data/ref/hg38:/ref"}), cluster=True,
+        allowed_binds=("/srv", "/data/ref"))
+    profile = yaml.safe_load(workflow.workflow_profile(req, 1, "1-ws-x",
+                                                       allowed_binds=("/srv", "/data/ref")))
+    assert profile["ws-bind-check"] == "work/in:work,/data/ref/hg38:/data/ref"
+    assert "ws-bind-check" not in yaml.safe_load(
+        workflow.workflow_profile(request(cmd="x"), 1, "1-ws-x"))
+
+
 def test_command_goes_to_config_unchanged() -> None:
     req = request(cmd=NASTY)
     config = workflow.workflow_config(req, "/img.sif", workflow.Resources(10, 1000, 1))

@@ -77,6 +77,10 @@ class ExecutorSettings(ExecutorSettingsBase):
     backend: str = field(
         default="cli", metadata={"help": "How jobs reach Slurm: cli (sbatch, squeue, "
                                  "sacct, scancel) or drmaa (libdrmaa, the drmaa binding)"})
+    bind_check: Optional[str] = field(
+        default=None, metadata={"help": "source:folder,...: each bind source, links "
+                                "resolved, must still be inside its folder when the job "
+                                "starts, else the job exits 94 before its container"})
     drmaa_library: Optional[str] = field(
         default=None, metadata={"help": "libdrmaa for the drmaa backend (default: "
                                 "$DRMAA_LIBRARY_PATH)"})
@@ -161,7 +165,8 @@ class Executor(RemoteExecutor):
             command=shell_command(job, self.workflow), status_dir=status_dir,
             threads=job.threads, inputs=tuple(str(f) for f in job.input),
             latency_wait_s=int(self.workflow.execution_settings.latency_wait or 0),
-            prologue=self.settings.prologue, end_marks=self.settings.end_marks)
+            prologue=self.settings.prologue, end_marks=self.settings.end_marks,
+            bind_checks=jobscript.parse_bind_checks(self.settings.bind_check))
         exit_record = jobscript.exit_record(script)
         if os.path.lexists(exit_record):
             os.remove(exit_record)

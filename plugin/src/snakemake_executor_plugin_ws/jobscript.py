@@ -26,10 +26,26 @@ class JobScript:
     inputs: tuple[str, ...] = ()
     latency_wait_s: int = 0
     prologue: str | None = None  # a bash file sourced first (module loads, ...)
+    # (bind source, folder it must stay in), both relative to workdir or absolute:
+    # checked, links resolved, just before the container starts.
+    bind_checks: tuple[tuple[str, str], ...] = ()
     # A folder shared by all runs where the script's last step makes its end mark
     # (ws_slurm.records.end_mark_trap), named by workdir's last part: ws's poller
     # lists that one folder instead of looking into every run's status/.
     end_marks: str | None = None
+
+
+def parse_bind_checks(text: str | None) -> tuple[tuple[str, str], ...]:
+    """`source:root,source:root` (no bind source holds `:` or `,`: Apptainer
+    splits binds on them)."""
+    pairs = []
+    for item in (text or "").split(","):
+        source, sep, root = item.partition(":")
+        if item and (not sep or not source or not root):
+            raise ValueError(f"bad bind check {item!r}: expected source:root")
+        if item:
+            pairs.append((source, root))
+    return tuple(pairs)
 
 
 def render(job: JobScript) -> str:
@@ -52,6 +68,19 @@ def render(job: JobScript) -> str:
         f'"$SLURM_RESTART_COUNT"; record {exit_name} {records.REQUEUED_EXIT}; '
         f'exit {records.REQUEUED_EXIT}; fi',
     ]
+    if job.bind_checks:
+        # Apptainer resolves a bind's links when the container starts, maybe hours
+        # after the run was accepted: whatever a link now leads to must still be
+        # inside the folder the bind was allowed in.
+        inside = " && ".join(f"ws_inside {q(s)} {q(r)}" for s, r in job.bind_checks)
+        lines += [
+            'ws_inside() { local real root; real=$(realpath -e -- "$1") && '
+            'root=$(realpath -e -- "$2") || return 1; '
+            'case "$real/" in "$root"/*) return 0;; esac; return 1; }',
+            f"if ! {{ {inside}; }}; then record {records.BIND_REFUSED_RECORD} 1; "
+            f"record {exit_name} {records.BIND_REFUSED_EXIT}; "
+            f"exit {records.BIND_REFUSED_EXIT}; fi",
+        ]
     if job.inputs and job.latency_wait_s > 0:
         # What Snakemake in a job does for a shared file system: wait a little for
         # the inputs (cheap when they are there).

@@ -84,9 +84,9 @@ async def find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState
 @routes.get("/api/software/{identity}/state/{name}/{key}")
 async def get_state(request: web.Request) -> web.StreamResponse:
     seconds = wait_seconds(request.query.get("wait"))
-    folder, record, state, fmt = await find_run(request)
+    _, record, state, fmt = await find_run(request)
     if seconds:
-        state = await wait_for_change(request.app[LEDGER_KEY], folder.key, state, seconds)
+        state = await wait_for_change(request.app[LEDGER_KEY], record.key, state, seconds)
     return render(state_body(request, record, state), fmt)
 
 

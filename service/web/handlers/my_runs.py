@@ -66,7 +66,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CANCEL_WAIT_S
     while not state.final and loop.time() < deadline:
-        state = await wait_for_change(ledger, folder.key, state, deadline - loop.time())
+        state = await wait_for_change(ledger, record.key, state, deadline - loop.time())
     return render(state_body(request, record, state), fmt)
 
 

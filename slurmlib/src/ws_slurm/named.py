@@ -2,8 +2,8 @@
 
 Every job of a ws run carries the run's name (`114-ws-sw_example`) and runs in
 the run's folder (`--chdir`). Names repeat (several services, or a state folder
-started anew, count runs from 1 again); the folder, named by the run's random
-key, does not. So a job is the run's when both match."""
+started anew, count runs from 1 again); the folder, named by a hash of the run's
+random key, does not. So a job is the run's when both match."""
 
 from __future__ import annotations
 
@@ -33,16 +33,16 @@ def parse_named_jobs(stdout: str) -> list[NamedJob]:
     return jobs
 
 
-def jobs_of_run(jobs: Iterable[NamedJob], job_name: str, key: str) -> tuple[int, ...]:
-    """The ids of the jobs named `job_name` that ran in the run folder named `key`,
+def jobs_of_run(jobs: Iterable[NamedJob], job_name: str, folder: str) -> tuple[int, ...]:
+    """The ids of the jobs named `job_name` that ran in the run folder named `folder`,
     in submission order (Slurm's ids grow)."""
     return tuple(sorted({j.job_id for j in jobs
                          if j.name == job_name and os.path.basename(
-                             j.workdir.rstrip("/")) == key}))
+                             j.workdir.rstrip("/")) == folder}))
 
 
 def jobs_of_runs(jobs: Iterable[NamedJob], runs: Mapping[str, str]
                  ) -> dict[str, tuple[int, ...]]:
-    """{run key: its job ids} for runs given as {key: job name}."""
+    """{run folder name: its job ids} for runs given as {folder name: job name}."""
     listed = list(jobs)
-    return {key: jobs_of_run(listed, name, key) for key, name in runs.items()}
+    return {folder: jobs_of_run(listed, name, folder) for folder, name in runs.items()}

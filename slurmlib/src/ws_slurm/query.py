@@ -53,7 +53,8 @@ class SlurmQuery:
 
     async def by_name(self, runs: Mapping[str, str], since: float
                       ) -> tuple[dict[str, tuple[int, ...]] | None, bool]:
-        """({run key: its job ids}, complete) for runs given as {key: job name};
+        """({run folder name: its job ids}, complete) for runs given as {folder
+        name: job name};
         None if squeue failed. complete: what is not found does not exist (squeue
         and sacct both answered, or the cluster keeps no accounting). sacct from
         `since` (epoch seconds), and only for the runs squeue found nothing of."""

@@ -31,6 +31,12 @@ MAX_RECORD_BYTES = 64
 # A job script's refusal of a requeued attempt: its record, and its exit status.
 REQUEUED_RECORD = "requeued.exit"
 REQUEUED_EXIT = 93
+# A job script's refusal to start a container whose bind source now leads
+# elsewhere (a link put in its place since the run was accepted).
+BIND_REFUSED_RECORD = "bind.refused"
+BIND_REFUSED_EXIT = 94
+# The service's note that it cancelled a run whose folder grew past its bound.
+DISK_EXCEEDED_RECORD = "disk.exceeded"
 MAX_JOBS_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BYTES = 4096
 # The folder (in runs_dir) of the runs' end marks.

@@ -1,0 +1,49 @@
+"""A cluster run whose folder grows past limits.max_run_mb while its job runs is
+cancelled, and its final state says why; pending runs are never looked at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ws_slurm import records
+
+from service.cluster.disk_watch import DiskWatch
+from service.core.config import LimitsConfig
+from service.core.store import Store
+from service.runs.exits import read_exit_records
+from service.runs.ledger import Ledger
+from service.runs.state import RunState, ended
+from tests.unit.fakes import FakeBackend
+from tests.unit.test_ledger import builder, record_for
+
+MB = 1024 * 1024
+
+
+async def test_a_running_run_past_its_bound_is_cancelled_and_says_why(
+        tmp_path: Path) -> None:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "staging").mkdir()
+    ledger = Ledger(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs")
+    build = builder(tmp_path / "staging")
+    runs = {}
+    for name, latest, size in (("big", "RUNNING", 3), ("small", "RUNNING", 0),
+                               ("waiting", "PENDING", 3)):
+        folder, record = await ledger.create("cluster", "sw_example", "alice",
+                                             record_for("cluster"), build)
+        (folder.work).mkdir()
+        (folder.work / "out").write_bytes(b"x" * size * MB)
+        job = 100 + len(runs)
+        await ledger.change(record.key, RunState(jobs=(job,), latest_state=latest))
+        runs[name] = (folder, job)
+    backend = FakeBackend()
+    watch = DiskWatch(ledger, backend, LimitsConfig(max_run_mb=1))
+    await watch.check_once()
+    await watch.check_once()  # cancelled once, however many rounds see it still live
+    assert backend.cancelled == [runs["big"][1]]
+    found = read_exit_records(runs["big"][0])
+    assert found.disk_exceeded == 1
+    assert (runs["big"][0].status / records.DISK_EXCEEDED_RECORD).read_text() == "1\n"
+    final = ended(RunState(jobs=(runs["big"][1],)), "CANCELLED", found, 1.0)
+    assert final.cr == "NOK" and final.cause.startswith("the run's folder grew past 1 MB")
+    assert read_exit_records(runs["small"][0]).disk_exceeded is None
+    ledger.close()
