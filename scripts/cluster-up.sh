@@ -30,6 +30,11 @@ if ! id wsneighbour >/dev/null 2>&1; then
   useradd --create-home --shell /bin/bash wsneighbour
 fi
 
+# Identity mode "unix": the group ws-users, its test users wsalice and wsbob, sudo
+# (before Slurm: slurm-up.sh gives the users their associations).
+bash "$here/unix-users-up.sh" users
+UNIX_TEST_USERS=${WS_TEST_UNIX_USERS:-wsalice wsbob}
+
 # ---- the service's own folders: the login node's alone ----------------------------------
 # var/state (the database, the JWT secret; tests keep theirs under it too) and
 # var/downloads are covered on the compute nodes: a real site shares only runs and
@@ -40,7 +45,7 @@ chmod 0700 "$ROOT/var" "$ROOT/var/downloads"  # install -d leaves an existing mo
 install -d -o "$WS_USER" -g "$WS_USER" -m 0700 "$ROOT/var/state"
 
 # ---- Slurm: slurmctld here, compute nodes in namespaces (slurmdbd knows the account) ---
-LOCAL_SLURM_USERS="root $WS_USER" LOCAL_SLURM_SMOKE_TEST=${LOCAL_SLURM_SMOKE_TEST:-0} \
+LOCAL_SLURM_USERS="root $WS_USER $UNIX_TEST_USERS" LOCAL_SLURM_SMOKE_TEST=${LOCAL_SLURM_SMOKE_TEST:-0} \
   LOCAL_SLURM_HIDE="$ROOT/var/state:$ROOT/var/downloads" bash "$here/slurm-up.sh"
 
 # ---- Apptainer ---------------------------------------------------------------------------
@@ -50,4 +55,7 @@ if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
   log "chmod 0666 /dev/fuse (non-root accounts mount SIF images through FUSE)"
   chmod 0666 /dev/fuse
 fi
+# The one privileged program of identity mode "unix", its config, the users'
+# runs folders and the sudoers rule (scripts/unix-users-up.sh).
+bash "$here/unix-users-up.sh" program
 log "ready: $(sinfo -h -o '%P %a %D %T' | head -1); $(apptainer --version); Lmod $(dpkg-query -W -f='${Version}' lmod)"

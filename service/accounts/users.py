@@ -22,21 +22,51 @@ class User:
     # Tokens issued (iat) before this are refused: the account's creation, then
     # each password change.
     tokens_valid_from: float = 0.0
+    # Identity mode "unix": the Unix user this user's runs execute as (None: none).
+    unix_user: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "is_admin": self.is_admin}
+        # unix_user only when there is one: the service mode's answers stay as they were.
+        mapped = {"unix_user": self.unix_user} if self.unix_user else {}
+        return {"name": self.name, "is_admin": self.is_admin, **mapped}
 
 
-def add_user(store: Store, name: str, password_hash: str, is_admin: bool = False) -> User:
+def add_user(store: Store, name: str, password_hash: str, is_admin: bool = False,
+             unix_user: str | None = None) -> User:
+    """A new user; `unix_user` checked first by the caller (unix_users.check_unix_user)."""
     check_name("user", name)
     created = time.time()
+    _refuse_taken_unix_user(store, unix_user, name)
     try:
         store.db.execute(
-            "INSERT INTO users (name, password_hash, is_admin, created, tokens_valid_from)"
-            " VALUES (?, ?, ?, ?, ?)", (name, password_hash, int(is_admin), created, created))
+            "INSERT INTO users (name, password_hash, is_admin, created, tokens_valid_from,"
+            " unix_user) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, password_hash, int(is_admin), created, created, unix_user))
     except sqlite3.IntegrityError as e:
         raise Conflict(f"user {name!r} exists already") from e
-    return User(name, is_admin, created, created)
+    return User(name, is_admin, created, created, unix_user)
+
+
+def _refuse_taken_unix_user(store: Store, unix_user: str | None, name: str) -> None:
+    if unix_user is None:
+        return
+    row = store.db.execute("SELECT name FROM users WHERE unix_user = ? AND name != ?",
+                           (unix_user, name)).fetchone()
+    if row is not None:
+        raise Conflict(f"Unix user {unix_user!r} is mapped to ws user {row[0]!r} already",
+                       ["one Unix user per ws user"])
+
+
+def set_unix_user(store: Store, name: str, unix_user: str | None) -> None:
+    """Map a user to a Unix user (checked first by the caller), or unmap (None)."""
+    _refuse_taken_unix_user(store, unix_user, name)
+    try:
+        cur = store.db.execute("UPDATE users SET unix_user = ? WHERE name = ?",
+                               (unix_user, name))
+    except sqlite3.IntegrityError as e:  # mapped by another process in between
+        raise Conflict(f"Unix user {unix_user!r} is mapped to another ws user") from e
+    if cur.rowcount == 0:
+        raise NotFound(f"unknown user {name!r}")
 
 
 def remove_user(store: Store, name: str) -> None:
@@ -70,11 +100,12 @@ def password_hash(store: Store, name: str) -> str | None:
     return str(row[0]) if row else None
 
 
-COLUMNS = "name, is_admin, created, tokens_valid_from"
+COLUMNS = "name, is_admin, created, tokens_valid_from, unix_user"
 
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["name"], bool(row["is_admin"]), row["created"], row["tokens_valid_from"])
+    return User(row["name"], bool(row["is_admin"]), row["created"], row["tokens_valid_from"],
+                row["unix_user"])
 
 
 def get_user(store: Store, name: str) -> User | None:

@@ -29,6 +29,7 @@ from service.cli.admin_commands import (
     user_list,
     user_passwd,
     user_remove,
+    user_unix,
 )
 from service.core.config import Config
 from service.core.errors import WsError
@@ -56,6 +57,8 @@ def _user_parsers(what: SubParsers) -> None:
     add = _command(group, "add", user_add, "add a user (password: first line of stdin)")
     add.add_argument("name")
     add.add_argument("--admin", action="store_true", help="may use the admin API")
+    add.add_argument("--unix", metavar="UNIXNAME",
+                     help='the Unix user their runs execute as ([identity] mode = "unix")')
     _command(group, "remove", user_remove, "remove a user and their grants").add_argument(
         "name")
     _command(group, "passwd", user_passwd, "set a password (first line of stdin)") \
@@ -63,7 +66,14 @@ def _user_parsers(what: SubParsers) -> None:
     admin = _command(group, "admin", user_admin, "make a user an admin or not")
     admin.add_argument("name")
     admin.add_argument("flag", choices=("yes", "no"))
-    _command(group, "list", user_list, "list users: NAME IS_ADMIN", listing=True)
+    unix = _command(group, "unix", user_unix,
+                    "map a user to the Unix user their runs execute as, or unmap (--none)")
+    unix.add_argument("name")
+    target = unix.add_mutually_exclusive_group(required=True)
+    target.add_argument("unix_name", nargs="?", metavar="UNIXNAME")
+    target.add_argument("--none", action="store_true", help="remove the mapping")
+    _command(group, "list", user_list, "list users: NAME IS_ADMIN [UNIXNAME]",
+             listing=True)
 
 
 def _container_parsers(what: SubParsers) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from service.accounts import users
 from service.accounts.passwords import check_password, hash_password
+from service.accounts.unix_users import check_unix_user
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
 from service.catalogue.images import build_sif
@@ -55,8 +56,10 @@ def user_add(args: argparse.Namespace, config: Config, store: Store) -> None:
     name = check_name("user", args.name)
     if users.get_user(store, name) is not None:
         raise Conflict(f"user {name!r} exists already")
-    users.add_user(store, name, hash_password(_read_password(name)), args.admin)
-    print(f"added user {name}" + (" (admin)" if args.admin else ""))
+    unix = None if args.unix is None else check_unix_user(args.unix, config.identity.group)
+    users.add_user(store, name, hash_password(_read_password(name)), args.admin, unix)
+    print(f"added user {name}" + (" (admin)" if args.admin else "")
+          + (f", Unix user {unix}" if unix else ""))
 
 
 def user_remove(args: argparse.Namespace, config: Config, store: Store) -> None:
@@ -74,6 +77,13 @@ def user_passwd(args: argparse.Namespace, config: Config, store: Store) -> None:
 def user_admin(args: argparse.Namespace, config: Config, store: Store) -> None:
     users.set_admin(store, args.name, args.flag == "yes")
     print(f"{args.name} is {'now' if args.flag == 'yes' else 'no longer'} an admin")
+
+
+def user_unix(args: argparse.Namespace, config: Config, store: Store) -> None:
+    unix = None if args.none else check_unix_user(args.unix_name, config.identity.group)
+    users.set_unix_user(store, args.name, unix)
+    print(f"{args.name} runs as Unix user {unix}" if unix else
+          f"{args.name} is mapped to no Unix user")
 
 
 def user_list(args: argparse.Namespace, config: Config, store: Store) -> None:

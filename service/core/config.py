@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 # Defined apart for their size, part of the configuration all the same.
+from service.core.identity import IdentityConfig
 from service.core.policy_config import LevelPolicy as LevelPolicy
 from service.core.policy_config import PolicyConfig as PolicyConfig
 
@@ -173,6 +174,7 @@ class Config:
     local: LocalRunConfig = field(default_factory=LocalRunConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
 
     def __post_init__(self) -> None:
         check_binds_apart(self.cluster.allowed_binds,

@@ -70,6 +70,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE runs ADD COLUMN stored_bytes INTEGER;
     """,
+    # Identity mode "unix": the Unix user a ws user's runs execute as, one to one
+    # (NULL: none; a UNIQUE index lets many NULLs be).
+    """
+    ALTER TABLE users ADD COLUMN unix_user TEXT;
+    CREATE UNIQUE INDEX users_unix_user ON users(unix_user);
+    """,
     # run/list pages newest first without sorting all of an owner's runs: with
     # 10,000 of them a page took 4 times as long as with 100 (bench/store_scale.py).
     """

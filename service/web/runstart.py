@@ -9,6 +9,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from service.accounts.unix_users import runs_as
+from service.accounts.users import get_user
 from service.catalogue.access import access_level
 from service.catalogue.softwares import get_software
 from service.core.errors import full_disk_is_storage_full
@@ -62,6 +64,9 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
     if isinstance(params.values.get("format"), str):
         request[FORMAT_REQUEST_KEY] = params.values["format"]
     user = early_user or await authenticate(request, params)
+    if config.identity.unix:
+        account = get_user(store, user)
+        runs_as(account.unix_user if account else None, user)
     software = get_software(store, request.match_info["name"])
     run_request = parse_run_request(params, cluster=cluster,
                                     allowed_binds=config.cluster.allowed_binds)

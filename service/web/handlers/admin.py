@@ -12,6 +12,7 @@ from aiohttp import web
 from service.accounts import users
 from service.accounts.authentication import is_admin
 from service.accounts.passwords import check_password, hash_password
+from service.accounts.unix_users import check_unix_user
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
 from service.core.errors import (
@@ -28,7 +29,7 @@ from service.runs.parameters import NO, YES
 from service.web.admin_page import admin_page
 from service.web.auth import authenticate, token_of
 from service.web.formats import render
-from service.web.keys import STORE_KEY
+from service.web.keys import CONFIG_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 
@@ -72,6 +73,20 @@ def _flag(params: Params, name: str) -> bool | None:
 
 def _json(params: Params, name: str, kind: type[Any]) -> Any:
     return params.json_value(name, (kind,), f"a JSON {'object' if kind is dict else 'list'}")
+
+
+# `unix=-` unmaps (no Unix name starts with "-"); absent or empty: unchanged.
+UNMAP = "-"
+
+
+async def _unix_user(request: web.Request, params: Params) -> str | None:
+    """The `unix` parameter: a checked Unix user name, UNMAP, or None (absent)."""
+    value = params.text("unix")
+    if not value or value == UNMAP:
+        return value or None
+    group = request.app[CONFIG_KEY].identity.group
+    # The password database may be a directory service: off the event loop.
+    return await asyncio.to_thread(check_unix_user, value, group)
 
 
 async def _hash(password: str) -> str:
@@ -127,8 +142,10 @@ async def user_add(request: web.Request) -> web.Response:
     name = check_name("user", _required(params, "name"))
     if users.get_user(store, name) is not None:
         raise Conflict(f"user {name!r} exists already")
+    unix = await _unix_user(request, params)
     password_hash = await _hash(_required(params, "password"))
-    user = users.add_user(store, name, password_hash, bool(_flag(params, "admin")))
+    user = users.add_user(store, name, password_hash, bool(_flag(params, "admin")),
+                          None if unix == UNMAP else unix)
     return render({"msg": f"added user {name}", "user": user.as_dict()}, fmt)
 
 
@@ -155,6 +172,11 @@ async def user_update(request: web.Request) -> web.Response:
     params, fmt, store = await _admin_request(request)
     name = _required(params, "name")
     flag = _flag(params, "admin")
+    unix = await _unix_user(request, params)
+    if users.get_user(store, name) is None:
+        raise NotFound(f"unknown user {name!r}")
+    if unix is not None:
+        users.set_unix_user(store, name, None if unix == UNMAP else unix)
     if flag is not None:
         users.set_admin(store, name, flag)
     user = users.get_user(store, name)

@@ -1,0 +1,32 @@
+"""The config file's [identity] table: whose Unix account runs execute as.
+
+A frozen dataclass like every other table, read by service.core.config.load_config
+(kept in a module of its own, as config.py is at its size limit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDENTITY_MODES = ("service", "unix")
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    # "service" (every run, the service account's: the default) or "unix" (each
+    # ws user is mapped to a Unix user of their own, `ws admin user add NAME
+    # --unix UNIXNAME`; a user without one may not run). docs/admin.md says what
+    # a site sets up for "unix".
+    mode: str = "service"
+    # The Unix group whose members the service account may act as (the sudoers
+    # rule's %group): a mapped Unix user must belong to it.
+    group: str = "ws-users"
+
+    def __post_init__(self) -> None:
+        if self.mode not in IDENTITY_MODES:
+            from service.core.config import ConfigError  # config.py imports this module
+            raise ConfigError(f"identity.mode: {self.mode!r} is none of "
+                              + ", ".join(f'"{m}"' for m in IDENTITY_MODES))
+
+    @property
+    def unix(self) -> bool:
+        return self.mode == "unix"

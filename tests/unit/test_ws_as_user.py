@@ -1,0 +1,226 @@
+"""scripts/ws-as-user, the one privileged program of identity mode "unix", in
+pieces, as an ordinary user: what it refuses to be asked, its root-owned config,
+the run folder opened without following links, jobs.json read as hostile, and a
+removal that never leaves the run folder. (As another user, through the real
+sudoers rule: tests/integration/test_ws_as_user.py.)"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import os
+import pwd
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from service.runs.folder import FOLDER_NAME_RE, folder_name
+
+PROGRAM = Path(__file__).resolve().parents[2] / "scripts" / "ws-as-user"
+NAME = folder_name("0b3c8d2e-1f4a-4b5c-9d6e-7f8091a2b3c4")  # a run folder's
+OTHER, THIRD = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b", "0" * 40
+
+
+def _load() -> ModuleType:
+    loader = importlib.machinery.SourceFileLoader("ws_as_user", str(PROGRAM))
+    spec = importlib.util.spec_from_loader("ws_as_user", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+prog = _load()
+
+
+def test_it_is_run_isolated_by_the_system_python() -> None:
+    first = PROGRAM.read_text().splitlines()[0]
+    assert first == "#!/usr/bin/python3 -IS"
+
+
+def test_it_takes_the_service_s_run_folder_names() -> None:
+    assert prog.RUN_ID_RE.pattern == FOLDER_NAME_RE.pattern
+    for run_id in (NAME, OTHER, THIRD):
+        assert prog.parse_args(["cancel", run_id]) == ("cancel", run_id)
+
+
+@pytest.mark.parametrize("argv,says", [
+    ([], "expected VERB RUN_ID, got 0"),
+    (["cancel"], "got 1"),
+    (["cancel", NAME, "--extra"], "got 3"),
+    (["shell", NAME], "unknown verb 'shell'"),
+    (["CANCEL", NAME], "unknown verb"),
+    (["", NAME], "unknown verb"),
+    (["cancel", "../" + NAME], "no run folder name"),
+    (["cancel", NAME + "/.."], "no run folder name"),
+    (["cancel", ".."], "no run folder name"),
+    (["cancel", "wsbob/" + NAME], "no run folder name"),
+    (["cancel", "/etc"], "no run folder name"),
+    (["cancel", "-rf"], "no run folder name"),
+    (["cancel", NAME + "\n"], "no run folder name"),
+    (["cancel", NAME.upper()], "no run folder name"),
+    (["cancel", NAME[:39]], "no run folder name"),
+    (["cancel", NAME + "0"], "no run folder name"),
+    (["cancel", "0b3c8d2e-1f4a-4b5c-9d6e-7f8091a2b3c4"], "no run folder name"),  # a key
+    (["cancel", ""], "no run folder name"),
+])
+def test_what_it_refuses_to_be_asked(argv: list[str], says: str) -> None:
+    with pytest.raises(prog.Refused, match=says):
+        prog.parse_args(argv)
+
+
+def test_main_refuses_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert prog.main(["rm", NAME]) == 2
+    assert "ws-as-user: refused: unknown verb 'rm'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("uid,shell,says", [(0, "/bin/bash", "below 1000"),
+                                            (999, "/bin/bash", "below 1000"),
+                                            (1000, "/usr/sbin/nologin", "no login shell"),
+                                            (1000, "", "no login shell")])
+def test_only_ordinary_accounts(uid: int, shell: str, says: str) -> None:
+    account = pwd.struct_passwd(("x", "x", uid, uid, "", "/home/x", shell))
+    with pytest.raises(prog.Refused, match=says):
+        prog.check_account(account)
+    prog.check_account(pwd.struct_passwd(("x", "x", 1000, 1000, "", "/home/x", "/bin/sh")))
+
+
+# ---- the config --------------------------------------------------------------------------
+
+def _config(tmp_path: Path, text: str = "") -> Path:
+    folder = tmp_path / "etc"
+    folder.mkdir(mode=0o755)
+    path = folder / "ws-as-user.toml"
+    path.write_text(text or f'runs_dir = "{tmp_path}/runs"\npython = "/usr/bin/python3"\n'
+                            f'profile_dir = "/srv/profile"\nexecutor_args = ["--ws-x", "y"]\n')
+    path.chmod(0o644)
+    return path
+
+
+def test_the_config_is_read_only_from_its_owner_s_file(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    me = os.getuid()
+    assert prog.read_config(str(path), me)["runs_dir"] == f"{tmp_path}/runs"
+    with pytest.raises(prog.Refused, match="owned by UID"):
+        prog.read_config(str(path), me + 1)  # root's, in the real program
+    path.chmod(0o664)
+    with pytest.raises(prog.Refused, match="writable by no one else"):
+        prog.read_config(str(path), me)
+    path.chmod(0o644)
+    path.parent.chmod(0o775)
+    with pytest.raises(prog.Refused, match="writable by no one else"):
+        prog.read_config(str(path), me)
+    path.parent.chmod(0o755)
+    link = path.parent / "link.toml"
+    link.symlink_to(path)
+    with pytest.raises(prog.Refused, match="cannot open"):
+        prog.read_config(str(link), me)
+
+
+@pytest.mark.parametrize("text,says", [
+    ('runs_dir = "runs"\npython = "/p"\nprofile_dir = "/d"\n', "runs_dir must be an absolute"),
+    ('runs_dir = "/r"\nprofile_dir = "/d"\n', "python must be an absolute"),
+    ('runs_dir = "/r"\npython = "/p"\nprofile_dir = "/d"\nexecutor_args = "x"\n',
+     "executor_args must be a list"),
+    ("runs_dir = [", "ws-as-user.toml"),
+])
+def test_a_bad_config_is_refused(tmp_path: Path, text: str, says: str) -> None:
+    with pytest.raises(prog.Refused, match=says):
+        prog.read_config(str(_config(tmp_path, text)), os.getuid())
+
+
+def test_the_submission_is_the_services_own(tmp_path: Path) -> None:
+    config = prog.read_config(str(_config(tmp_path)), os.getuid())
+    from service.cluster.submit import immediate_submit_args
+    argv = prog.submit_argv(config)
+    assert argv[:6] == ["/usr/bin/python3", "-I", "-m", "service.local.warm_snakemake",
+                        "--once", "."]
+    service_args = immediate_submit_args(Path("/srv/profile"), ["work/stdout.txt"])
+    assert [a for a in argv[6:] if a not in ("--ws-x", "y")] == service_args
+
+
+def test_the_environment_is_replaced() -> None:
+    account = pwd.struct_passwd(("alice", "x", 1100, 1100, "", "/home/alice", "/bin/bash"))
+    assert prog.clean_environment(account) == {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/home/alice",
+        "USER": "alice", "LOGNAME": "alice", "SHELL": "/bin/bash"}
+
+
+# ---- the run folder ----------------------------------------------------------------------
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    me = pwd.getpwuid(os.getuid()).pw_name
+    (tmp_path / "runs" / me / NAME / "status").mkdir(parents=True)
+    return tmp_path / "runs"
+
+
+def _me() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def test_the_run_folder_is_opened_under_the_users_own(runs: Path) -> None:
+    mine, run = prog.open_run_folder(str(runs), _me(), NAME, os.getuid())
+    assert os.path.samefile(f"/proc/self/fd/{run}", runs / _me() / NAME)
+    os.close(mine)
+    os.close(run)
+
+
+def test_no_step_of_it_may_be_a_link(runs: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / OTHER).mkdir(parents=True)
+    (runs / _me() / OTHER).symlink_to(elsewhere / OTHER)
+    with pytest.raises(prog.Refused, match="not a real folder"):
+        prog.open_run_folder(str(runs), _me(), OTHER, os.getuid())
+    (runs / _me() / THIRD).write_text("a file")
+    with pytest.raises(prog.Refused, match="not a real folder"):
+        prog.open_run_folder(str(runs), _me(), THIRD, os.getuid())
+    with pytest.raises(prog.Refused, match="not a real folder"):
+        prog.open_run_folder(str(runs), _me(), "1" * 40, os.getuid())  # missing
+    # The user's runs folder itself a link: refused too.
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / _me()).symlink_to(runs / _me())
+    with pytest.raises(prog.Refused, match="runs folder"):
+        prog.open_run_folder(str(tmp_path / "other"), _me(), NAME, os.getuid())
+
+
+def test_it_must_belong_to_the_user(runs: Path) -> None:
+    with pytest.raises(prog.Refused, match="does not belong to UID"):
+        prog.open_run_folder(str(runs), _me(), NAME, os.getuid() + 1)
+
+
+def test_job_ids_are_read_as_hostile(runs: Path) -> None:
+    status = runs / _me() / NAME / "status"
+    run = os.open(runs / _me() / NAME, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert prog.job_ids(run, os.getuid()) == []
+        (status / "jobs.json").write_text(
+            '{"1": {"slurm_id": "42"}, "2": {"slurm_id": "7"}, "3": {"slurm_id": "42"},'
+            ' "4": {"slurm_id": "-1"}, "5": {"slurm_id": "1 2"}, "6": "x",'
+            ' "7": {"slurm_id": "0"}, "8": {"slurm_id": "1234567890123"},'
+            ' "9": {"slurm_id": "\\u0661"}}')
+        assert prog.job_ids(run, os.getuid()) == [7, 42]
+        (status / "jobs.json").unlink()
+        (status / "jobs.json").symlink_to("/etc/passwd")
+        assert prog.job_ids(run, os.getuid()) == []
+    finally:
+        os.close(run)
+
+
+def test_remove_deletes_the_folder_and_nothing_it_links_to(runs: Path,
+                                                           tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "precious").write_text("x")
+    folder = runs / _me() / NAME
+    (folder / "work").mkdir()
+    (folder / "work" / "link").symlink_to(kept)
+    (folder / "work" / "file").write_text("y")
+    mine, run = prog.open_run_folder(str(runs), _me(), NAME, os.getuid())
+    try:
+        assert prog.remove(mine, NAME) == 0
+    finally:
+        os.close(run)
+        os.close(mine)
+    assert not folder.exists() and (kept / "precious").read_text() == "x"
