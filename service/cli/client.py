@@ -59,11 +59,20 @@ def add_parsers(sub: SubParsers) -> None:
     p.add_argument("--per-page", type=int, default=20)
     p.add_argument("--json", action="store_true")
     for name, what in (("state", "a run's state"), ("results", "a run's results"),
-                       ("content", "a run's folder as a zip"), ("cancel", "cancel a run")):
+                       ("content", "a run's folder as a zip"),
+                       ("cancel", "cancel a run (SOFTWARE KEY), or many (--all)")):
         p = sub.add_parser(name, help=what)
-        p.add_argument("software")
-        p.add_argument("key")
+        many = name == "cancel"  # ws cancel --all [--software X] [--state S]
+        p.add_argument("software", nargs="?" if many else None)
+        p.add_argument("key", nargs="?" if many else None)
         p.add_argument("--json", action="store_true")
+        if many:
+            p.add_argument("--all", action="store_true",
+                           help="all your live cluster runs (or those --software, --state)")
+            p.add_argument("--software", dest="only_software", metavar="SOFTWARE",
+                           help="with --all: only runs of this software")
+            p.add_argument("--state", metavar="SLURM_STATE",
+                           help="with --all: only runs in this Slurm state, e.g. PENDING")
         if name == "state":
             p.add_argument("--wait", action="store_true", help="follow the run to its end")
         if name in ("results", "content"):
@@ -250,6 +259,19 @@ def _content(args: argparse.Namespace, client: WsClient, env: Mapping[str, str])
 
 
 def _cancel(args: argparse.Namespace, client: WsClient, env: Mapping[str, str]) -> int:
+    if args.all == bool(args.software and args.key) or (args.all and args.software):
+        print("ws cancel: give SOFTWARE KEY, or --all [--software X] [--state S]",
+              file=sys.stderr)
+        return 2
+    if args.all:
+        many = client.cancel_many(args.only_software, args.state)
+        if args.json:
+            _print_json(many)
+            return 0
+        for r in many["cancelled"]:
+            print(f"{r['number']}\t{r['name']}\tjob {r['job_id']}\t{r['latest_state']}")
+        print(many["msg"], file=sys.stderr)
+        return 0
     body = client.cancel(RunHandle(args.software, args.key))
     if args.json:
         _print_json(body)

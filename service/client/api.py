@@ -144,6 +144,15 @@ class WsClient:
         result: dict[str, Any] = self._json("POST", self._run_path("cancel", run))
         return result
 
+    def cancel_many(self, software: str | None = None, state: str | None = None
+                    ) -> dict[str, Any]:
+        """Cancel all the caller's live cluster runs, or those of a software and/or in
+        a Slurm state (e.g. PENDING), in one call: {"cancelled", "not_in_slurm_yet",
+        "msg"}. Each cancelled run then ends NOK (latest_state CANCELLED)."""
+        result: dict[str, Any] = self._post_json(
+            "run/cancel", {k: v for k, v in (("software", software), ("state", state)) if v})
+        return result
+
     def runs(self, state: str | None = None, software: str | None = None, page: int = 1,
              per_page: int = 20) -> dict[str, Any]:
         """The caller's runs, newest first: {"runs", "page", "per_page", "total"}."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from ws_slurm.states import StatesAnswer
@@ -59,11 +60,12 @@ def check_drmaa_library(cluster: ClusterConfig) -> str:
     return cluster.drmaa_library
 
 
-def backend_for(cluster: ClusterConfig, forker: WorkflowForker) -> ClusterBackend:
+def backend_for(cluster: ClusterConfig, forker: WorkflowForker,
+                end_marks: Path | None = None) -> ClusterBackend:
     """The backend of cluster.backend; ConfigError if it cannot work."""
     if cluster.backend != "drmaa":
         from service.cluster.cli_backend import CliBackend
-        return CliBackend(forker, cluster.profile_dir)
+        return CliBackend(forker, cluster.profile_dir, end_marks=end_marks)
     library = check_drmaa_library(cluster)
     from service.cluster.drmaa_backend import DrmaaBackend  # loads libdrmaa when used
-    return DrmaaBackend(forker, cluster.profile_dir, library)
+    return DrmaaBackend(forker, cluster.profile_dir, library, end_marks=end_marks)

@@ -14,7 +14,7 @@ from ws_slurm.query import SlurmQuery
 from ws_slurm.run import Runner, run
 from ws_slurm.states import StatesAnswer
 
-from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
+from service.cluster.submit import SnakemakeSubmitter, WorkflowForker, end_marks_args
 from service.core.errors import ClusterUnavailable
 from service.runs.folder import RunFolder
 
@@ -36,9 +36,9 @@ class CliBackend:
     EXECUTOR_ARGS: tuple[str, ...] = ()  # the executor's own default: cli
 
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
-                 runner: Runner = run) -> None:
-        self.submitter = SnakemakeSubmitter(forker, profile_dir,
-                                           extra_args=self.EXECUTOR_ARGS)
+                 runner: Runner = run, end_marks: Path | None = None) -> None:
+        self.submitter = SnakemakeSubmitter(
+            forker, profile_dir, extra_args=[*self.EXECUTOR_ARGS, *end_marks_args(end_marks)])
         self.runner = runner
         self.query = SlurmQuery(runner)
 

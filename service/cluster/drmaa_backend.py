@@ -27,7 +27,7 @@ from ws_slurm.native import Unsupported, native_word
 from ws_slurm.scancel import already_over
 from ws_slurm.states import JobInfo, StatesAnswer
 
-from service.cluster.submit import SnakemakeSubmitter, WorkflowForker
+from service.cluster.submit import SnakemakeSubmitter, WorkflowForker, end_marks_args
 from service.core.errors import ClusterUnavailable, InvalidParameter
 from service.runs.folder import RunFolder
 
@@ -97,6 +97,10 @@ class DrmaaControl:
         log.info("cancelled jobs %s through DRMAA", ",".join(str(i) for i in sorted(ids)))
 
     def _terminate(self, ids: list[int]) -> None:
+        """One job at a time (DRMAA has no call for a list): a batch of cancels
+        (service/cluster/cancels.py) is one thread and one lock; every job is
+        tried, the first refusal told after."""
+        refused: list[Exception] = []
         with self._calls:
             jobs = process_jobs(self.library)
             for job_id in ids:
@@ -105,8 +109,10 @@ class DrmaaControl:
                 except Exception as e:
                     if not already_over(str(e)):
                         log.warning("DRMAA could not cancel job %s: %s", job_id, e)
-                        raise ClusterUnavailable("the cluster did not take the "
-                                                 "cancellation", [str(e)[-500:]]) from e
+                        refused.append(e)
+        if refused:
+            raise ClusterUnavailable("the cluster did not take the cancellation",
+                                     [str(refused[0])[-500:]]) from refused[0]
 
     def close(self) -> None:
         with self._calls:
@@ -114,9 +120,10 @@ class DrmaaControl:
 
 
 class DrmaaBackend:
-    def __init__(self, forker: WorkflowForker, profile_dir: Path, library: str) -> None:
-        self.submitter = SnakemakeSubmitter(forker, profile_dir,
-                                           extra_args=executor_args(library))
+    def __init__(self, forker: WorkflowForker, profile_dir: Path, library: str,
+                 end_marks: Path | None = None) -> None:
+        self.submitter = SnakemakeSubmitter(
+            forker, profile_dir, extra_args=[*executor_args(library), *end_marks_args(end_marks)])
         self.control = DrmaaControl(library)
 
     @property

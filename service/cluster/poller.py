@@ -2,21 +2,27 @@
 
 Per round it asks the cluster backend once about all live jobs (with Slurm's
 commands: `squeue`, then `sacct` for what squeue forgot; service/cluster/backend.py), then
-reads the run folders' exit records for what it does not answer. So the number
-of Slurm queries per minute does not grow with the number of runs. What it
-learns goes to the ledger (service/runs/ledger.py), which state requests read."""
+reads the exit records of the runs whose end is in sight. So the number of
+Slurm queries per minute does not grow with the number of runs. What it learns
+goes to the ledger (service/runs/ledger.py), which state requests read.
+
+Between rounds a thread of its own looks at the file system for jobs' ends
+(service/cluster/watch.py: one folder of end marks for all runs, and the
+status/ of runs whose job runs, never of a PENDING one) and wakes the loop only
+when it saw one: then Slurm is asked at once. So following costs what happens,
+not how many runs wait."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
-from dataclasses import dataclass
 
 from service.cluster import slurm
 from service.cluster.backend import ClusterBackend
+from service.cluster.following import Following, noted, watch_plan
 from service.cluster.jobstatus import settle_with_records
+from service.cluster.watch import Watch, Watcher, marks_dir
 from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.config import ClusterConfig
 from service.runs.exits import read_exit_records
@@ -25,18 +31,7 @@ from service.runs.state import ExitRecords, RunState, ended, ended_jobs
 
 log = logging.getLogger(__name__)
 YOUNG_S = 60.0  # runs younger than this are polled at the fastest interval
-WATCH_S = 0.05  # how often the live runs' status/ folders are looked at (no Slurm query)
-FOLLOW_UP_S = 0.05  # first re-query after a run's status/ changed (then doubling)
-
-
-@dataclass
-class Following:
-    """What the poller keeps of one live run it follows."""
-
-    since: float  # when the run began (young runs are asked about more often)
-    last_seen: float  # when Slurm last showed a job of the run
-    completed_since: float | None = None  # all over, exit records awaited
-    status_seen: tuple[int, int] | None = None  # status/ at the last look: mtime, exits
+FOLLOW_UP_S = 0.05  # first re-query after a job's end was seen (then doubling)
 
 
 class Poller:
@@ -49,56 +44,105 @@ class Poller:
         self._following: dict[str, Following] = {}
         self._wake = asyncio.Event()
         self._minute_start, self._rounds = clock.monotonic(), 0
+        self.watch = Watch(marks_dir(ledger.runs_dir))
+        self._replan = True  # what the watcher looks at has changed
+        self._news: set[str] = set()  # runs whose job's end was seen, not yet asked about
+        self._asked = False  # poll now (a cancellation), whatever the interval
 
     def follow(self, key: str) -> None:
         """The run's jobs are in Slurm (and its state): follow them from now."""
         now = self.clock.time()
-        self._following[key] = Following(since=now, last_seen=now)
+        self._following[key] = self._new_following(key, since=now)
+        self._plan()
         self._wake.set()
 
     def wake(self) -> None:
         """Poll now (after a cancellation, say) rather than at the next interval."""
+        self._asked = True
         self._wake.set()
+
+    def ending(self, keys: set[str]) -> None:
+        """These runs' jobs are ending (cancelled, say): ask Slurm now, and again
+        soon, as for a job's end seen in its run folder."""
+        self._news |= keys
+        self.wake()
+
+    def _new_following(self, key: str, since: float) -> Following:
+        folder = self.ledger.folder(key)
+        return Following(since=since, last_seen=self.clock.time(),
+                         folder_name=folder.path.name, status=folder.status,
+                         followed_at=self.clock.monotonic())
 
     def _live(self) -> dict[str, RunState]:
         """The live cluster runs, as the ledger has them; what is kept of the others
         is dropped, and a run loaded at start is followed from its creation."""
         live = self.ledger.live("cluster")
-        self._following = {k: f for k, f in self._following.items() if k in live}
-        for key, run in live.items():
-            if key not in self._following:
-                self._following[key] = Following(since=run.created,
-                                                 last_seen=self.clock.time())
+        if len(self._following) != len(live) or self._following.keys() != live.keys():
+            self._following = {k: f for k, f in self._following.items() if k in live}
+            for key, run in live.items():
+                if key not in self._following:
+                    self._following[key] = self._new_following(key, since=run.created)
+            self._replan = True
         return {k: r.state for k, r in live.items()}
+
+    def _plan(self) -> None:
+        self._replan = False
+        self.watch.plan(*watch_plan(self._following))
+
+    def _seen_news(self, keys: set[str]) -> None:
+        """From the watcher's thread (call_soon_threadsafe): jobs' ends seen."""
+        self._news |= keys
+        self._wake.set()
 
     # ---- the loop ----------------------------------------------------------------------
     async def run(self) -> None:
+        """Follow the live runs until cancelled, with the watcher's thread looking
+        at their folders meanwhile."""
+        loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.watch.marks.mkdir, mode=0o700, parents=True, exist_ok=True)
+
+        def tell(keys: set[str]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self._seen_news, keys)
+
+        watcher = Watcher(self.watch, tell, self.clock.monotonic)
+        watcher.start()
+        try:
+            await self._follow()
+        finally:
+            await asyncio.to_thread(watcher.stop)
+
+    async def _follow(self) -> None:
         """Ask Slurm at `interval` (fast while runs are young, slower as they age),
-        and in between watch the live runs' status/ folders, which costs Slurm
-        nothing: a new exit record there means a job's command is over, so Slurm
-        is asked at once (at most every WATCH_S) instead of at the next round."""
+        and at once when the watcher saw a job's end (or a cancellation asks):
+        a job whose command is over is COMPLETED in Slurm a moment later."""
         interval = self.config.poll_min_s
         next_query = 0.0
-        ending: set[str] = set()  # runs whose status/ changed: their end may be near
+        ending: set[str] = set()  # runs whose job's end was seen: Slurm's word is near
         follow_up = FOLLOW_UP_S
         while True:
+            self._wake.clear()
             live = self._live()
+            if self._replan:
+                self._plan()
             if not live:
+                self._news.clear()
                 await self._idle()
                 interval = self.config.poll_min_s
                 next_query = 0.0
                 continue
-            news = await asyncio.to_thread(self._news, live)
+            news, self._news = self._news & live.keys(), set()
+            asked, self._asked = self._asked, False
             if news:
                 ending |= news
                 follow_up = FOLLOW_UP_S
-            if news or self.clock.monotonic() >= next_query:
+            if news or asked or self.clock.monotonic() >= next_query:
                 try:
                     await self.poll_once()
                 except Exception:
                     log.exception("poll round failed")
                 wall = self.clock.time()
-                young = any(wall - self._following[k].since < YOUNG_S for k in self._live())
+                young = any(wall - f.since < YOUNG_S for f in self._following.values())
                 interval = (self.config.poll_min_s if young
                             else min(interval * 1.5, self.config.poll_max_s))
                 next_query = self.clock.monotonic() + interval
@@ -110,10 +154,10 @@ class Poller:
                     follow_up *= 2
                     if follow_up > self.config.poll_max_s:
                         ending.clear()
-            self._wake.clear()
+                continue  # what came during the round is looked at first
             with contextlib.suppress(TimeoutError):
-                left = max(0.0, next_query - self.clock.monotonic())
-                await asyncio.wait_for(self._wake.wait(), min(WATCH_S, left))
+                await asyncio.wait_for(self._wake.wait(),
+                                       max(0.0, next_query - self.clock.monotonic()))
 
     async def _idle(self) -> None:
         """No live run: sleep until told (follow, wake) or until the ledger changes
@@ -126,30 +170,6 @@ class Poller:
         finally:
             for wait in waits:
                 wait.cancel()
-
-    def _news(self, live: dict[str, RunState]) -> set[str]:
-        """The live runs with a new exit record in status/ since the last look: a
-        job's command has ended. A stat per run; the folder is listed only when
-        its mtime moved (the jobs list being written is no news)."""
-        news = set()
-        for key in live:
-            following = self._following.get(key)
-            if following is None:
-                continue
-            status = self.ledger.folder(key).status
-            seen = following.status_seen
-            try:
-                mtime = os.stat(status).st_mtime_ns
-                if seen is not None and seen[0] == mtime:
-                    continue
-                exits = sum(1 for e in os.scandir(status)
-                            if e.name.endswith(".exit") and e.name != "snakemake.exit")
-            except OSError:
-                continue
-            if seen is not None and exits > seen[1]:
-                news.add(key)
-            following.status_seen = (mtime, exits)
-        return news
 
     async def poll_once(self) -> None:
         live = {k: s for k, s in self._live().items() if s.job_ids}
@@ -165,12 +185,13 @@ class Poller:
         records = await asyncio.to_thread(self._read_records, wanted)
         changes: dict[str, RunState] = {}
         for key, state in live.items():
+            infos = {j: known[j] for j in state.job_ids if j in known}
+            if noted(self._following[key], state, infos, self.clock.monotonic()):
+                self._replan = True
             # One run's folder (deleted, unreadable, hostile) is that run's problem:
             # the others are followed all the same.
             try:
-                new = self._update(key, state,
-                                   {j: known[j] for j in state.job_ids if j in known},
-                                   records.get(key), answered)
+                new = self._update(key, state, infos, records.get(key), answered)
             except Exception as e:
                 self._isolate(key, state, e)
                 continue
@@ -182,6 +203,8 @@ class Poller:
         for (key, state), error in zip(changes.items(), done, strict=True):
             if isinstance(error, Exception):
                 self._isolate(key, state, error)
+        if self._replan:
+            self._plan()
 
     def _count_round(self, live: int) -> None:
         """One line a minute: how often Slurm was asked, for admins and benchmarks."""

@@ -69,6 +69,12 @@ def immediate_submit_args(profile_dir: Path, targets: Sequence[str]) -> list[str
     return ["--profile", str(profile_dir), "--immediate-submit", "--notemp", *targets]
 
 
+def end_marks_args(end_marks: Path | None) -> list[str]:
+    """ws's executor told where its job scripts leave their end marks (the folder
+    the poller lists: service/cluster/watch.py)."""
+    return ["--ws-end-marks", str(end_marks)] if end_marks else []
+
+
 class SnakemakeSubmitter:
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
                  targets: Sequence[str] = ("work/stdout.txt",),

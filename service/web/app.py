@@ -11,12 +11,14 @@ from aiohttp import web
 from service.accounts.secrets import jwt_secret
 from service.accounts.throttle import LoginThrottle
 from service.cluster.backend import ClusterBackend, backend_for
+from service.cluster.cancels import Cancels
 from service.cluster.disk_watch import DiskWatch
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
 from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.watch import marks_dir
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -36,6 +38,7 @@ from service.web.handlers import (
 )
 from service.web.keys import (
     BACKEND_KEY,
+    CANCELS_KEY,
     CONFIG_KEY,
     JWT_SECRET_KEY,
     LARGE_ANSWERS_KEY,
@@ -75,11 +78,13 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
     poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[BACKEND_KEY])
     app[POLLER_KEY] = poller
+    app[CANCELS_KEY] = Cancels(app[BACKEND_KEY], poller)  # batched: one scancel for many
     task = asyncio.create_task(poller.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await app[CANCELS_KEY].close()
     await app[BACKEND_KEY].close()  # the DRMAA session, say
 
 
@@ -147,7 +152,8 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
     # cannot work: the service does not start); their workflows run from the warm
     # Snakemake too (ws's executor).
-    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner)
+    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner,
+                                              end_marks=marks_dir(config.runs_dir))
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from service.accounts.throttle import LoginThrottle
 from service.cluster.backend import ClusterBackend
+from service.cluster.cancels import Cancels
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
@@ -23,6 +24,7 @@ JWT_SECRET_KEY = web.AppKey("jwt_secret", str)
 LEDGER_KEY = web.AppKey("ledger", Ledger)
 POLLER_KEY = web.AppKey("poller", Poller)
 BACKEND_KEY = web.AppKey("backend", ClusterBackend)
+CANCELS_KEY = web.AppKey("cancels", Cancels)
 SUBMISSION_QUEUE_KEY = web.AppKey("submission_queue", SubmissionQueue)
 PROBE_KEY = web.AppKey("probe", ControllerProbe)
 LOCAL_RUNNER_KEY = web.AppKey("local_runner", LocalRunner)

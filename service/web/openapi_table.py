@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from service.runs.cancel_many import CancelManyAnswer, CancelQuery
 from service.runs.listing import RunListQuery, RunPage
 from service.tes import models as tes
 from service.web import api_models as m
@@ -101,6 +102,9 @@ OPERATIONS: tuple[Op, ...] = (
     Op("post", "/api/software/{identity}/cancel/{name}/{key}",
        "cancel the caller's cluster run: its Slurm jobs are cancelled, it ends NOK "
        "(latest_state CANCELLED)", "runs", m.StateAnswer, auth="token"),
+    Op("post", "/api/run/cancel", "cancel many of the caller's live cluster runs at once: "
+       "all, or those of a software, or in a Slurm state; each ends NOK (latest_state "
+       "CANCELLED)", "runs", CancelManyAnswer, auth="token", body=CancelQuery),
     Op("get", "/api/run/list", "the caller's runs, newest first, paged, filtered by state "
        "and software", "runs", RunPage, auth="token", query_model=RunListQuery),
     Op("get", "/api/download", "results kept by todownload=yes", "runs", kind=FILE,

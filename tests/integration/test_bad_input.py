@@ -276,7 +276,7 @@ def snapshot(service: LiveService) -> dict[str, set[str]]:
     """What a rejected request must not change."""
     def names(folder: Path) -> set[str]:
         return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-    return {"runs": names(service.runs_dir) - {".staging"},
+    return {"runs": names(service.runs_dir) - {".staging", ".ended"},
             "downloads": names(service.home / "downloads"),
             "home": names(service.home)}
 
@@ -378,7 +378,7 @@ def test_retention_deletes_old_runs_and_downloads(service_factory: Any) -> None:
     r = local_run(live, cmd="echo kept", returned_type="stdout.txt", todownload="yes")
     assert r.status_code == 200, r.text
     download = r.json()["url"]
-    (name,) = {p.name for p in live.runs_dir.iterdir()} - before - {".staging"}
+    (name,) = {p.name for p in live.runs_dir.iterdir()} - before - {".staging", ".ended"}
     key = key_in(live.runs_dir / name)
     content = f"{live.url}/api/software/muse/content/sw_example/{key}/"
     assert requests.get(download, timeout=30).text == "kept\n"
@@ -440,7 +440,7 @@ def test_full_disk_is_507_and_keeps_nothing(tiny_disks: LiveService) -> None:
     # A zip that unpacks to more than the disk: 507 while preparing the run.
     assert_rejected(live, Bad("disk-full-unzip", 507, "storage_full",
                               **upload(("big.zip", make_zip({"z": b"\0" * 1_500_000})))))
-    assert {p.name for p in live.runs_dir.iterdir()} <= {".staging"}
+    assert {p.name for p in live.runs_dir.iterdir()} <= {".staging", ".ended"}
     # The disk has room for a small run; a download bigger than its disk is refused
     # and leaves no half-written download behind.
     r = local_run(live, cmd="head -c 200000 /dev/urandom > noise.bin; echo ok",

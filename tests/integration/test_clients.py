@@ -8,13 +8,14 @@ import os
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from service.client import RunHandle, WsClient, WsClientError
-from tests.live import PASSWORD, ROOT, LiveService
+from tests.live import PASSWORD, ROOT, LiveService, cluster_run, wait_final, wait_state
 
 pytestmark = pytest.mark.cluster
 WS = str(ROOT / ".venv" / "bin" / "ws")
@@ -129,6 +130,37 @@ def test_cancelling_a_run_ends_it_nok_cancelled(backend_service: LiveService) ->
     with pytest.raises(WsClientError) as over:
         client.cancel(run)
     assert over.value.status == 409
+
+
+def test_cancelling_many_runs_in_one_call(service_factory: Callable[..., LiveService],
+                                         tmp_path: Path) -> None:
+    """`ws cancel --all --software X`, then the Python client's cancel_many() for the
+    rest (issue 22): one call each, a batch of cancels for Slurm."""
+    service = service_factory()
+    answers = [cluster_run(service, cmd="sleep 300") for _ in range(3)]
+    other = requests.post(f"{service.url}/api/software/muse/run/sw_example_docker/",
+                          json={"cmd": "sleep 300"}, headers=service.auth(),
+                          timeout=60).json()
+    for answer in [*answers, other]:  # all in Slurm (the rest are "not in Slurm yet")
+        wait_state(answer["url"], lambda b: b["info"]["report"]["process"]["job_id"]
+                   is not None, timeout=120, longest=2.0)
+    assert ws(tmp_path, "login", "--url", service.url, "alice",
+              stdin=PASSWORD.format("alice") + "\n").returncode == 0
+    cancelled = ws(tmp_path, "cancel", "--all", "--software", "sw_example")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert len(cancelled.stdout.splitlines()) == 3, cancelled.stdout
+    for answer in answers:
+        report = wait_final(answer["url"], timeout=60)["info"]["report"]
+        assert (report["cr"], report["process"]["latest_state"]) == ("NOK", "CANCELLED")
+    assert requests.get(other["url"], timeout=30).json()["info"]["report"]["cr"] == "WAIT"
+    client = WsClient(service.url)
+    client.login("alice", PASSWORD.format("alice"))
+    rest = client.cancel_many(state="NO_SUCH_STATE")
+    assert rest["cancelled"] == []
+    rest = client.cancel_many()
+    assert [r["name"] for r in rest["cancelled"]] == ["sw_example_docker"]
+    assert wait_final(other["url"], timeout=60)["info"]["report"]["cr"] == "NOK"
+    assert client.runs(state="WAIT")["total"] == 0
 
 
 def test_a_waiting_state_call_answers_a_change(service: LiveService) -> None:

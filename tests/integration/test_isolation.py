@@ -45,7 +45,7 @@ def stdout_of(r: requests.Response) -> str:
 
 
 def new_run_folder(service: LiveService, before: set[str]) -> Path:
-    added = {p.name for p in service.runs_dir.iterdir()} - before - {".staging"}
+    added = {p.name for p in service.runs_dir.iterdir()} - before - {".staging", ".ended"}
     assert len(added) == 1, added
     return service.runs_dir / added.pop()
 

@@ -19,7 +19,7 @@ MUSE = "/api/software/muse/run/sw_example/"
 
 
 def runs(service: LiveService) -> set[str]:
-    return {p.name for p in service.runs_dir.iterdir()} - {".staging"}
+    return {p.name for p in service.runs_dir.iterdir()} - {".staging", ".ended"}
 
 
 def error_of(r: requests.Response, status: int) -> dict[str, Any]:

@@ -32,7 +32,7 @@ def staged_files(service: LiveService) -> list[str]:
 
 
 def runs(service: LiveService) -> set[str]:
-    return {p.name for p in service.runs_dir.iterdir()} - {".staging"}
+    return {p.name for p in service.runs_dir.iterdir()} - {".staging", ".ended"}
 
 
 def part(boundary: str, name: str, value: bytes, filename: str | None = None) -> bytes:

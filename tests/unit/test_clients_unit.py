@@ -152,3 +152,31 @@ async def test_a_waiting_call_wakes_on_the_ledgers_change(tmp_path: Path) -> Non
     nothing_new = await wait_for_change(ledger, "k1", final, 0.01)
     assert nothing_new.cr == "OK"
     store.close()
+
+
+def test_cancel_all_asks_one_call_with_its_filters(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """`ws cancel --all [--software X] [--state S]`: one POST run/cancel (issue 22)."""
+    from service.client import api
+
+    asked: list[tuple[str | None, str | None]] = []
+
+    def cancel_many(self: api.WsClient, software: str | None = None,
+                    state: str | None = None) -> dict[str, object]:
+        asked.append((software, state))
+        return {"cancelled": [{"number": 7, "name": "sw", "job_id": 70,
+                               "latest_state": "PENDING"}],
+                "not_in_slurm_yet": [], "msg": "1 runs cancelled"}
+
+    monkeypatch.setattr(api.WsClient, "cancel_many", cancel_many)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("WS_URL", "http://127.0.0.1:9")
+    assert main(["cancel", "--all", "--software", "sw", "--state", "PENDING"]) == 0
+    assert main(["cancel", "--all"]) == 0
+    assert asked == [("sw", "PENDING"), (None, None)]
+    out = capsys.readouterr()
+    assert "7\tsw\tjob 70\tPENDING" in out.out and "1 runs cancelled" in out.err
+    assert main(["cancel"]) == 2  # neither a run nor --all
+    assert main(["cancel", "--all", "sw", "KEY"]) == 2  # both
+    assert main(["cancel", "sw"]) == 2

@@ -38,7 +38,7 @@ async def test_slurm_down_refuses_before_anything_is_written(
 
     async def down() -> None:
         seen.append((catalogue_data.has_runs(),
-                     sorted(p.name for p in runs_dir.iterdir() if p.name != ".staging")))
+                     sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith("."))))
         raise ClusterUnavailable("the cluster is not available: its controller does not "
                                  "answer")
 
@@ -51,7 +51,7 @@ async def test_slurm_down_refuses_before_anything_is_written(
     assert_error_shape(await resp.json(), "cluster_unavailable")
     assert seen == [(False, [])]  # asked before the run was indexed or written
     assert not catalogue_data.has_runs()
-    assert sorted(p.name for p in runs_dir.iterdir() if p.name != ".staging") == []
+    assert sorted(p.name for p in runs_dir.iterdir() if not p.name.startswith(".")) == []
 
 
 class DoneAtOnce:
@@ -123,7 +123,7 @@ async def test_a_long_stdout_is_streamed_as_json_and_refused_held(
                              headers={"Authorization": f"Bearer {token}"})
     assert resp.status == 200, await resp.text()
     key = next(load_record(RunFolder(p)).key for p in config.runs_dir.iterdir()
-               if p.name != ".staging")
+               if not p.name.startswith("."))
     state_url = f"/api/software/muse/state/sw_example/{key}/"
     for _ in range(20):
         resp = await client.get(state_url, params={"wait": "5"})

@@ -68,6 +68,34 @@ def test_job_script_refuses_a_requeued_attempt(tmp_path: Path,
     assert run_script(tmp_path, "touch ran") == (0, "0\n")
 
 
+@pytest.mark.parametrize("command,prologue", [("true", None), ("exit 3", None),
+                                              ("true", "return 1")])
+def test_job_script_makes_its_end_mark_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            command: str, prologue: str | None) -> None:
+    """One empty file in the folder shared by all runs, named by the run folder and
+    the job id, once the exit record is there (issue 22), whichever way it ends."""
+    marks = tmp_path / "marks d"
+    marks.mkdir()
+    run = tmp_path / "run 'x'"
+    run.mkdir()
+    if prologue:
+        (run / "pro.sh").write_text(prologue + "\n")
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    check = f"[ ! -e {str(marks)!r}/* ] || exit 99; {command}"  # no mark before the end
+    rc, record = run_script(run, check, end_marks=str(marks),
+                            prologue="pro.sh" if prologue else None)
+    assert record is not None and rc == int(record)
+    assert [p.name for p in marks.iterdir()] == ["run 'x'.4242"]
+    assert (marks / "run 'x'.4242").stat().st_size == 0
+
+
+def test_job_script_without_a_mark_folder_makes_none(tmp_path: Path) -> None:
+    text = jobscript.render(script())
+    assert "trap" not in text
+    gone = tmp_path / "gone"  # a mark that cannot be made changes nothing
+    assert run_script(tmp_path, "exit 4", end_marks=str(gone)) == (4, "4\n")
+
+
 @pytest.mark.parametrize("link_to,refused", [
     (None, False),          # a plain folder of work/: as accepted
     ("d", False),           # a link that stays inside work/

@@ -165,18 +165,21 @@ async def test_a_hostile_record_neither_stalls_nor_decides(
 
 
 def test_only_a_new_exit_record_is_news(tmp_path: Path) -> None:
-    """Between its Slurm rounds the poller looks at status/ (no Slurm query): a
-    job's exit record makes it ask Slurm at once; the jobs list does not."""
+    """Between its Slurm rounds the poller's watcher looks at status/ (no Slurm
+    query): a job's exit record makes it ask Slurm at once; the jobs list does not."""
     poller, _, _ = poller_for(tmp_path)
     (key,) = make_runs(tmp_path, poller, 1)
     status = run_path(tmp_path / "runs", key) / "status"
-    live = poller._live()
-    assert poller._news(live) == set()  # first look
+    watch, now = poller.watch, 0.0
+    assert watch.look(now) == set()  # first look
     records.write_jobs(str(status), [records.JobEntry(0, "r", 7, "status/r.0.exit")])
     (status / "snakemake.exit").write_text("0\n")
     os.utime(status, ns=(1, 1))  # a visible change, whatever the clock's resolution
-    assert poller._news(live) == set()
+    now += 1
+    assert watch.look(now) == set()
     (status / "r.0.exit").write_text("0\n")
     os.utime(status, ns=(2, 2))
-    assert poller._news(live) == {key}
-    assert poller._news(live) == set()
+    now += 1
+    assert watch.look(now) == {key}
+    now += 1
+    assert watch.look(now) == set()

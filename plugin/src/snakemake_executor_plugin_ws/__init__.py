@@ -84,6 +84,11 @@ class ExecutorSettings(ExecutorSettingsBase):
     drmaa_library: Optional[str] = field(
         default=None, metadata={"help": "libdrmaa for the drmaa backend (default: "
                                 "$DRMAA_LIBRARY_PATH)"})
+    end_marks: Optional[str] = field(
+        default=None, metadata={"help": "A folder (absolute) where each job script, as "
+                                "its last step, makes an empty file named <working "
+                                "directory's name>.<Slurm job id>: one folder to list for "
+                                "whoever follows many workflows (default: none)"})
 
 
 common_settings = CommonSettings(
@@ -160,7 +165,7 @@ class Executor(RemoteExecutor):
             command=shell_command(job, self.workflow), status_dir=status_dir,
             threads=job.threads, inputs=tuple(str(f) for f in job.input),
             latency_wait_s=int(self.workflow.execution_settings.latency_wait or 0),
-            prologue=self.settings.prologue,
+            prologue=self.settings.prologue, end_marks=self.settings.end_marks,
             bind_checks=jobscript.parse_bind_checks(self.settings.bind_check))
         exit_record = jobscript.exit_record(script)
         if os.path.lexists(exit_record):

@@ -29,6 +29,10 @@ class JobScript:
     # (bind source, folder it must stay in), both relative to workdir or absolute:
     # checked, links resolved, just before the container starts.
     bind_checks: tuple[tuple[str, str], ...] = ()
+    # A folder shared by all runs where the script's last step makes its end mark
+    # (ws_slurm.records.end_mark_trap), named by workdir's last part: ws's poller
+    # lists that one folder instead of looking into every run's status/.
+    end_marks: str | None = None
 
 
 def parse_bind_checks(text: str | None) -> tuple[tuple[str, str], ...]:
@@ -55,6 +59,8 @@ def render(job: JobScript) -> str:
         "{",
         f"cd {q(job.workdir)} || exit 90",
         records.record_function(job.status_dir),
+        *([records.end_mark_trap(job.end_marks, os.path.basename(job.workdir.rstrip("/")))]
+          if job.end_marks else []),
         # A requeued attempt (an admin's `scontrol requeue`, or a requeue on node
         # failure or preemption despite --no-requeue) would run in a work/ that the
         # first attempt's command controlled, links and all: refused.

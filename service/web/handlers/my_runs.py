@@ -1,6 +1,7 @@
-"""The caller's own runs: GET run/list (paged, filtered by state and software) and
-POST software/{identity}/cancel/{name}/{key}. Both need the caller's token: a run
-key alone is a capability to read a run, not to list or end runs."""
+"""The caller's own runs: GET run/list (paged, filtered by state and software),
+POST software/{identity}/cancel/{name}/{key} and POST run/cancel (many at once,
+filtered by software and Slurm state). All need the caller's token: a run key
+alone is a capability to read a run, not to list or end runs."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from aiohttp import web
 
 from service.core.errors import Conflict, NotFound
 from service.runs import folder as runfolder
+from service.runs.cancel_many import CancelQuery, choose
 from service.runs.listing import RunListQuery, list_runs
 from service.runs.record import load_record
 from service.web.auth import authenticate
 from service.web.formats import render
 from service.web.handlers.cluster_runs import state_body
-from service.web.keys import BACKEND_KEY, CONFIG_KEY, LEDGER_KEY, POLLER_KEY, STORE_KEY
+from service.web.keys import CANCELS_KEY, CONFIG_KEY, LEDGER_KEY, STORE_KEY
 from service.web.reading import read_request
 from service.web.routing import Routes
 from service.web.waiting import wait_for_change
@@ -56,9 +58,9 @@ async def cancel_run(request: web.Request) -> web.Response:
     job_ids = list(state.jobs)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
-    await request.app[BACKEND_KEY].cancel(job_ids)
+    # Batched with the other cancels of the moment: one scancel for them all.
+    await request.app[CANCELS_KEY].cancel({record.key: job_ids})
     log.info("run %s cancelled by its owner", record.jobname)
-    request.app[POLLER_KEY].wake()
     # Slurm confirms within a poll round or two; the final state comes from the
     # poller as for any run (NOK, latest_state CANCELLED), never set by hand here.
     loop = asyncio.get_running_loop()
@@ -66,3 +68,18 @@ async def cancel_run(request: web.Request) -> web.Response:
     while not state.final and loop.time() < deadline:
         state = await wait_for_change(ledger, record.key, state, deadline - loop.time())
     return render(state_body(request, record, state), fmt)
+
+
+@routes.post("/api/run/cancel")
+async def cancel_runs(request: web.Request) -> web.Response:
+    """Many of the caller's live cluster runs at once: one batch of cancels. Answers
+    once Slurm took it; each run's end comes from the poller as for any run."""
+    params, fmt = await read_request(request)
+    user = await authenticate(request, params)
+    query = CancelQuery.parse(params.values)
+    # limit -1: every live run of the caller (at most max_live_runs_per_user).
+    entries, _ = request.app[STORE_KEY].runs_of(user, "WAIT", query.software, limit=-1)
+    chosen, answer = choose(entries, request.app[LEDGER_KEY].live_state, query)
+    await request.app[CANCELS_KEY].cancel({k: s.jobs for k, s in chosen.items()})
+    log.info("%d runs of %s cancelled by their owner", len(chosen), user)
+    return render(answer.model_dump(), fmt)

@@ -7,6 +7,13 @@ written outside the containers, but read as if hostile).
                                   the job script outside the container
     <status>/<rule>.<jobid>.out   the job's own output (Slurm's --output)
     <status>/submission.error     why a job could not be submitted (Slurm's words)
+
+and, outside every run folder, one folder shared by all of them:
+
+    <runs_dir>/.ended/<run folder's name>.<Slurm job id>
+                                  an empty file, a job script's very last step:
+                                  whoever follows many runs lists this one folder
+                                  instead of looking into each run's status/
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ BIND_REFUSED_EXIT = 94
 DISK_EXCEEDED_RECORD = "disk.exceeded"
 MAX_JOBS_BYTES = 4 * 1024 * 1024
 MAX_ERROR_BYTES = 4096
+# The folder (in runs_dir) of the runs' end marks.
+END_MARKS = ".ended"
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -50,6 +59,25 @@ def record_function(status_dir: str) -> str:
     d = shlex.quote(status_dir)
     return (f'record() {{ printf \'%s\\n\' "$2" > {d}/."$1".tmp && '
             f'mv -f {d}/."$1".tmp {d}/"$1"; }}')
+
+
+def end_mark_trap(marks_dir: str, folder_name: str) -> str:
+    """The bash line that makes a job's end mark when its script exits, whichever
+    way it exits: an empty <marks_dir>/<folder_name>.<Slurm job id> (the script's
+    pid where no Slurm runs it). A mark that cannot be made is no error: it only
+    hastens what Slurm's answer tells anyway."""
+    q = shlex.quote
+    mark = f'{q(marks_dir)}/{q(folder_name)}."${{SLURM_JOB_ID:-$$}}"'
+    return f"trap {q(f'{{ : > {mark}; }} 2>/dev/null')} EXIT"
+
+
+def parse_end_mark(name: str) -> tuple[str, int] | None:
+    """(run folder's name, job id) of an end mark's file name; None for anything
+    else (a temporary file, a name someone else left)."""
+    folder, dot, job = name.rpartition(".")
+    if not dot or not folder or folder.startswith(".") or not job.isdigit() or len(job) > 18:
+        return None
+    return folder, int(job)
 
 
 @dataclass(frozen=True)
