@@ -17,6 +17,7 @@ from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
 from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.unix_mode import backend_for_mode, placement_for
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -62,7 +63,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
     store = Store(config.database, SERVICE_BUSY_TIMEOUT_MS)
     app[STORE_KEY] = store
-    ledger = Ledger(store, config.runs_dir)
+    ledger = Ledger(store, config.runs_dir, placement=placement_for(config, store))
     # Runs submitted before a restart are followed again; local runs it cut off end.
     await ledger.load()
     app[LEDGER_KEY] = ledger
@@ -145,7 +146,9 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
     # cannot work: the service does not start); their workflows run from the warm
     # Snakemake too (ws's executor).
-    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner)
+    # identity mode "unix": submitted and cancelled as each run's Unix user.
+    app[BACKEND_KEY] = backend or backend_for_mode(config, backend_for(config.cluster,
+                                                                       runner))
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)

@@ -9,8 +9,8 @@ import logging
 
 from aiohttp import web
 
+from service.cluster.as_user_backend import cancel_jobs
 from service.core.errors import Conflict, NotFound
-from service.runs import folder as runfolder
 from service.runs.listing import RunListQuery, list_runs
 from service.runs.record import load_record
 from service.web.auth import authenticate
@@ -42,7 +42,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     if request.match_info["identity"] != config.cluster.identity:
         raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}")
-    folder = runfolder.find(config.runs_dir, request.match_info["key"])
+    folder = request.app[LEDGER_KEY].placement.find(request.match_info["key"])
     record = load_record(folder)
     # Another user's run is as unknown as a key that never was.
     if record.name != request.match_info["name"] or record.owner != user:
@@ -56,7 +56,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     job_ids = list(state.jobs)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
-    await request.app[BACKEND_KEY].cancel(job_ids)
+    await cancel_jobs(request.app[BACKEND_KEY], folder, job_ids)
     log.info("run %s cancelled by its owner", record.jobname)
     request.app[POLLER_KEY].wake()
     # Slurm confirms within a poll round or two; the final state comes from the
