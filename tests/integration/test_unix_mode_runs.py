@@ -36,7 +36,8 @@ ALICE, BOB = "wsalice", "wsbob"
 def service() -> Iterator[LiveService]:
     svc = make_service(build_images(), identity={"mode": "unix"})
     try:
-        for user, unix in (("alice", ALICE), ("bob", BOB)):
+        # sue: a user with access to sw_example (tests/live.py USERS), as wsbob.
+        for user, unix in (("alice", ALICE), ("sue", BOB)):
             result = svc.admin("user", "unix", user, unix)
             assert result.returncode == 0, result.stderr
         yield svc
@@ -78,9 +79,9 @@ def test_a_mapped_user_s_run_is_theirs_end_to_end(service: LiveService) -> None:
     assert state["info"]["report"]["cr"] == "OK", state
     results = requests.get(whom["url"].replace("/state/", "/run/"), timeout=30).json()
     assert results["info"]["stdout"] == ALICE
-    # Bob's token does not reach alice's run folder either (a key is a capability,
-    # but the files are hers): his own run is in his own folder.
-    bobs = cluster_run(service, user="bob", cmd="id -un")
+    # The other mapped user's run is in their own folder, as them; they still
+    # cannot read alice's files.
+    bobs = cluster_run(service, user="sue", cmd="id -un")
     bobs_folder = RUNS / BOB / folder_name(run_key(service, bobs))
     assert bobs_folder.owner() == BOB
     assert as_user(BOB, "cat", str(folder / "work" / "stdout.txt"))[0] != 0
