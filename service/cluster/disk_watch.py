@@ -1,16 +1,18 @@
-"""Bounds what a cluster run's folder may grow to while its job runs.
+"""Bounds what a run's folder may grow to while it runs.
 
 Slurm bounds a job's time, memory and CPUs, not what it writes. Every
-`disk_check_s`, the folder of each run whose job is RUNNING (never a pending
-one: it writes nothing) is measured in the ledger's measuring thread, as if
-hostile (service/runs/disk_use.py); one past `max_run_mb` has its jobs
-cancelled and a note left in its status/, so its final state (from the poller,
-as for any run) says why."""
+`disk_check_s`, the folder of each cluster run whose job is RUNNING (never a
+pending one: it writes nothing) and of each local run going on is measured in
+the ledger's measuring thread, as if hostile (service/runs/disk_use.py); one past
+`max_run_mb` has its jobs cancelled (a local run: its processes killed) and a
+note left in its status/, so its final state says why."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
+from typing import Protocol
 
 from ws_slurm import records
 
@@ -23,10 +25,20 @@ log = logging.getLogger(__name__)
 MB = 1024 * 1024
 
 
+class LocalRuns(Protocol):
+    """What the watch needs of the local runner (service/local/runner.py)."""
+
+    def running(self) -> list[Path]: ...
+
+    def kill(self, folder: Path) -> None: ...
+
+
 class DiskWatch:
-    def __init__(self, ledger: Ledger, backend: ClusterBackend, limits: LimitsConfig) -> None:
+    def __init__(self, ledger: Ledger, backend: ClusterBackend, limits: LimitsConfig,
+                 local: LocalRuns | None = None) -> None:
         self.ledger = ledger
         self.backend = backend
+        self.local = local
         self.max_bytes = limits.max_run_mb * MB
         self.interval_s = limits.disk_check_s
         self._cancelled: set[str] = set()
@@ -42,21 +54,34 @@ class DiskWatch:
     async def check_once(self) -> None:
         live = self.ledger.live("cluster")
         self._cancelled &= set(live)
+        local = self.local
+        for path in local.running() if local else []:
+            if local and await self._over(path):
+                log.warning("a local run's folder is over %d MB: stopped",
+                            self.max_bytes // MB)
+                await self._note(path)
+                local.kill(path)
         for key, run in live.items():
             state = run.state
             if state.latest_state != "RUNNING" or not state.job_ids or key in self._cancelled:
                 continue
             folder = self.ledger.folder(key)
-            try:
-                used = await self.ledger.measurer.measure(folder.path)
-            except OSError:
-                continue
-            if used <= self.max_bytes:
+            if not await self._over(folder.path):
                 continue
             self._cancelled.add(key)
-            log.warning("job %s: its run folder holds %d MB, over %d MB: cancelled",
-                        state.job_id, used // MB, self.max_bytes // MB)
-            await asyncio.to_thread(atomic.write_text,
-                                    folder.status / records.DISK_EXCEEDED_RECORD,
-                                    f"{self.max_bytes // MB}\n")
+            log.warning("job %s: its run folder is over %d MB: cancelled", state.job_id,
+                        self.max_bytes // MB)
+            await self._note(folder.path)
             await self.backend.cancel(list(state.job_ids))
+
+    async def _over(self, folder: Path) -> bool:
+        try:
+            return await self.ledger.measurer.measure(folder) > self.max_bytes
+        except OSError:
+            return False
+
+    async def _note(self, folder: Path) -> None:
+        """status/disk.exceeded: the run's final state will say why it ended."""
+        await asyncio.to_thread(atomic.write_text,
+                                folder / "status" / records.DISK_EXCEEDED_RECORD,
+                                f"{self.max_bytes // MB}\n")

@@ -18,6 +18,7 @@ from typing import Any
 from service.core.identity import IdentityConfig
 from service.core.policy_config import LevelPolicy as LevelPolicy
 from service.core.policy_config import PolicyConfig as PolicyConfig
+from service.core.tes_config import TesConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # service/core/config.py
 
@@ -175,11 +176,14 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    tes: TesConfig = field(default_factory=TesConfig)
 
     def __post_init__(self) -> None:
-        check_binds_apart(self.cluster.allowed_binds,
-                          {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
-                           "downloads": self.downloads_dir})
+        own = {"state_dir": self.state_dir, "runs_dir": self.runs_dir,
+               "downloads": self.downloads_dir}
+        check_binds_apart(self.cluster.allowed_binds, own)
+        for problem in self.tes.problems(own):
+            raise ConfigError(problem)
 
     @property
     def database(self) -> Path:

@@ -76,6 +76,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE users ADD COLUMN unix_user TEXT;
     CREATE UNIQUE INDEX users_unix_user ON users(unix_user);
     """,
+    # GA4GH TES tasks (service/tes/): a task is a run; its id (safe to show, unlike
+    # the run key) and what ListTasks filters on. Rows of runs since removed are
+    # left out by joining with `runs`.
+    """
+    CREATE TABLE tes_tasks (
+        id TEXT PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL
+    );
+    CREATE INDEX tes_tasks_owner ON tes_tasks(owner, created);
+    """,
 )
 
 

@@ -43,6 +43,7 @@ class LocalRunner:
         self.warm: WarmSnakemake | None = None
         self._starting: asyncio.Task[None] | None = None
         self._warming: WarmSnakemake | None = None
+        self._running: dict[Path, int] = {}  # run folder -> its process group
 
     async def start(self) -> None:
         """Start the warm Snakemake in the background: its warm-up runs a whole
@@ -139,6 +140,7 @@ class LocalRunner:
                        now: Callable[[], float]) -> RunState:
         pid, exited = await self._launch(folder, limits)
         waiting = asyncio.ensure_future(exited)
+        self._running[folder.path] = pid
         try:
             code = await asyncio.wait_for(asyncio.shield(waiting), self.config.time_limit_s)
         except TimeoutError:
@@ -151,9 +153,22 @@ class LocalRunner:
         except asyncio.CancelledError:
             _kill_group(pid)
             raise
+        finally:
+            self._running.pop(folder.path, None)
         # Off the event loop: status/ is read with care, but a disk can be slow.
         records = await asyncio.to_thread(read_exit_records, folder)
         return ended(state, "COMPLETED" if code == 0 else "FAILED", records, now())
+
+
+    def running(self) -> list[Path]:
+        """The folders of the local runs whose processes run now."""
+        return list(self._running)
+
+    def kill(self, folder: Path) -> None:
+        """Kill the local run of this folder (it ends as a failed run)."""
+        pid = self._running.get(folder)
+        if pid is not None:
+            _kill_group(pid)
 
 
 def _kill_group(pid: int) -> None:

@@ -33,6 +33,7 @@ from service.web.handlers import (
     local_runs,
     my_runs,
     pages,
+    tes,
 )
 from service.web.keys import (
     BACKEND_KEY,
@@ -54,7 +55,7 @@ from service.web.middleware import error_middleware
 from service.web.params import UploadGate
 
 HANDLER_MODULES = (jwt, catalogue, access, admin, cluster_runs, download, local_runs, my_runs,
-                   pages)
+                   pages, tes)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -101,12 +102,13 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _disk_watch_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Running cluster runs' folders, measured against limits.max_run_mb (0: none)."""
+    """Running runs' folders, measured against limits.max_run_mb (0: none)."""
     limits = app[CONFIG_KEY].limits
     if limits.max_run_mb <= 0:
         yield
         return
-    task = asyncio.create_task(DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits).run())
+    watch = DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits, app[LOCAL_RUNNER_KEY])
+    task = asyncio.create_task(watch.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

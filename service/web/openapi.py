@@ -26,8 +26,8 @@ PATH_PARAMS = {
     "identity": "the cluster resource: one of the identities this service is configured with",
     "name": "a software's name", "key": "the run's key (a capability)",
     "softwarename": "a software's name", "containername": "a container's name",
-    "username": "a user's name", "level": "an access level: 1 visitor, 2 user, "
-                                          "3 superuser, 4 admin",
+    "username": "a user's name", "id": "a TES task's id",
+    "level": "an access level: 1 visitor, 2 user, 3 superuser, 4 admin",
 }
 
 
@@ -105,8 +105,10 @@ def _body(op: Op, schemas: dict[str, Any]) -> dict[str, Any] | None:
                             "application/x-www-form-urlencoded": {"schema": _ref(
                                 RunParameters)}}}
     if op.body is not None:
-        return {"content": {t: {"schema": _ref(op.body)} for t in
-                            ("application/json", "application/x-www-form-urlencoded")}}
+        types = ("application/json",) if op.extra.get("json_body") else (
+            "application/json", "application/x-www-form-urlencoded")
+        return {"content": {t: {"schema": _ref(op.body)} for t in types},
+                **({"required": True} if op.extra.get("json_body") else {})}
     return None
 
 
@@ -116,7 +118,8 @@ def _operation(op: Op, schemas: dict[str, Any],
              "content": {"application/json": {"schema": _ref(ErrorBody)}, **OTHER_FORMATS}}
     out: dict[str, Any] = {
         "summary": op.summary, "tags": [op.tag],
-        "operationId": f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path[5:]).strip('_')}",
+        "operationId": op.extra.get("operation_id") or
+        f"{op.method}_{re.sub(r'[^a-z0-9]+', '_', op.path[5:]).strip('_')}",
         "parameters": _parameters(op, schemas, path_schemas),
         "responses": {"200": {"description": op.summary, "content": _success(op)},
                       "default": error},

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from service.runs.listing import RunListQuery, RunPage
+from service.tes import models as tes
 from service.web import api_models as m
 
 JSON, FILE, HTML = "json", "file", "html"
@@ -35,6 +36,42 @@ class Op:
 
 
 _RUN = "POST software/muse/run/{name}: the seed's document, examples A-F"
+_TES = "/ga4gh/tes/v1"
+_TES_VIEW = ("view", {"type": "string", "enum": ["MINIMAL", "BASIC", "FULL"],
+                      "default": "MINIMAL"},
+             "MINIMAL: id and state; BASIC: all but executors' stdout/stderr, inputs' "
+             "content and system_logs; FULL: everything")
+_TES_PLAIN = {"plain": True}
+# GA4GH TES v1.1 (docs/tes.md): the specification's operations and names.
+TES_OPERATIONS: tuple[Op, ...] = (
+    Op("get", f"{_TES}/service-info", "TES: this service, and the caller's file:// roots "
+       "(with a token)", "tes", tes.TesServiceInfo,
+       extra={**_TES_PLAIN, "operation_id": "GetServiceInfo"}),
+    Op("get", f"{_TES}/tasks", "TES: the caller's tasks, newest first", "tes",
+       tes.TesListTasksResponse, auth="token",
+       query=(("name_prefix", {"type": "string"}, "tasks whose name starts so"),
+              ("state", {"type": "string", "enum": [s.value for s in tes.TesState]},
+               "tasks in this state"),
+              ("tag_key", {"type": "array", "items": {"type": "string"}},
+               "tags the tasks have (zipped with tag_value)"),
+              ("tag_value", {"type": "array", "items": {"type": "string"}},
+               "their values (empty: any)"),
+              ("page_size", {"type": "integer", "minimum": 1, "maximum": 2047},
+               "tasks per page (256 by default)"),
+              ("page_token", {"type": "string"}, "next_page_token of the last page"),
+              _TES_VIEW),
+       extra={**_TES_PLAIN, "operation_id": "ListTasks"}),
+    Op("post", f"{_TES}/tasks", "TES: create a task (a ws cluster run)", "tes",
+       tes.TesCreateTaskResponse, auth="token", body=tes.TesTask,
+       extra={**_TES_PLAIN, "json_body": True, "operation_id": "CreateTask"}),
+    Op("get", f"{_TES}/tasks/{{id}}", "TES: one of the caller's tasks", "tes",
+       tes.TesTaskView, auth="token",
+       query=(_TES_VIEW, ("wait", QUERY_WAIT[1], "ws's own: " + QUERY_WAIT[2])),
+       extra={**_TES_PLAIN, "operation_id": "GetTask"}),
+    Op("post", f"{_TES}/tasks/{{id}}:cancel", "TES: cancel one of the caller's tasks",
+       "tes", tes.TesCancelTaskResponse, auth="token",
+       extra={**_TES_PLAIN, "operation_id": "CancelTask"}),
+)
 _ADMIN = "administration; admin users only"
 OPERATIONS: tuple[Op, ...] = (
     Op("get", "/api/jwt/obtain", "a form to obtain a token, for a browser", "tokens", kind=HTML),
@@ -89,6 +126,7 @@ OPERATIONS: tuple[Op, ...] = (
            "softwares a user has access to (a non-admin: only their own)"),
           ("/api/user/{{username}}/access{level}/container/name/list",
            "containers a user has access to (a non-admin: only their own)"))),
+    *TES_OPERATIONS,
     Op("get", "/api/openapi.json", "this description", "meta", kind=JSON,
        extra={"plain": True}),
     Op("get", "/api/docs", "this description, browsable", "meta", kind=HTML),

@@ -4,6 +4,7 @@ and how long a command may be."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -117,3 +118,11 @@ def test_a_cluster_run_that_writes_past_its_bound_is_cancelled_saying_why(
     assert report["cr"] == "NOK", report
     assert report["process"]["cause"].startswith("the run's folder grew past 1 MB"), report
     assert report["process"]["latest_state"] == "CANCELLED"
+
+
+def test_a_local_run_that_writes_past_its_bound_is_stopped_saying_why(
+        service_factory: Any) -> None:
+    live = service_factory(limits={"max_run_mb": 1, "disk_check_s": 0.5})
+    r = local_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 60")
+    body = error_of(r, 422)
+    assert "the run's folder grew past 1 MB" in json.dumps(body), body

@@ -47,3 +47,29 @@ async def test_a_running_run_past_its_bound_is_cancelled_and_says_why(
     assert final.cr == "NOK" and final.cause.startswith("the run's folder grew past 1 MB")
     assert read_exit_records(runs["small"][0]).disk_exceeded is None
     ledger.close()
+
+
+class RecordingLocalRuns:
+    def __init__(self, folders: list[Path]) -> None:
+        self.folders = folders
+        self.killed: list[Path] = []
+
+    def running(self) -> list[Path]:
+        return self.folders
+
+    def kill(self, folder: Path) -> None:
+        self.killed.append(folder)
+
+
+async def test_a_local_run_past_its_bound_is_killed_and_says_why(tmp_path: Path) -> None:
+    ledger = Ledger(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs")
+    big, small = tmp_path / "big", tmp_path / "small"
+    for folder, size in ((big, 3), (small, 0)):
+        (folder / "status").mkdir(parents=True)
+        (folder / "work").mkdir()
+        (folder / "work" / "out").write_bytes(b"x" * size * MB)
+    local = RecordingLocalRuns([big, small])
+    await DiskWatch(ledger, FakeBackend(), LimitsConfig(max_run_mb=1), local).check_once()
+    assert local.killed == [big]
+    assert (big / "status" / records.DISK_EXCEEDED_RECORD).read_text() == "1\n"
+    ledger.close()

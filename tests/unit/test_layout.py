@@ -21,6 +21,7 @@ BELOW = {
     "cluster": {"runs", "catalogue", "accounts", "core"},
     "local": {"runs", "catalogue", "accounts", "core"},
     "cli": {"client", "cluster", "local", "runs", "catalogue", "accounts", "core"},
+    "tes": {"cluster", "runs", "catalogue", "accounts", "core"},
 }
 MAX_LINES = 300
 
