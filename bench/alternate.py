@@ -20,12 +20,15 @@ from tests.live import WS_USER, LiveService, build_images, make_service
 
 def compare(n: int, warm_up: int, service_settings: dict[str, Any], baseline_script: str,
             api_round: Callable[[LiveService, requests.Session], None],
-            api_label: str, bare_label: str) -> None:
+            api_label: str, bare_label: str,
+            prepare: Callable[[LiveService], None] | None = None) -> None:
     """Alternate `api_round` (timed here) with one round of `baseline_script`
     (run as the service account with the sw_example SIF as argument; it prints
     its own time per line it reads), then print both medians and their ratio."""
     images = build_images()
     live = make_service(images, **service_settings)
+    if prepare is not None:
+        prepare(live)
     deadline = time.time() + 180  # the warm Snakemake warms up in the background
     while "warm Snakemake ready" not in live.log() and time.time() < deadline:
         time.sleep(0.5)

@@ -8,7 +8,11 @@ cr is OK, GET the results) with N bare `sbatch --wrap "apptainer exec <sif>
 python /add.py 4 5"` by the same account, followed with squeue until
 COMPLETED. Prints both medians and their ratio. Each run's workflow is
 submitted by a warm Snakemake on the login node through ws's executor: no
-Snakemake starts inside the job."""
+Snakemake starts inside the job.
+
+    --unix   identity mode "unix": alice is mapped to the test user wsalice, each
+             run's folder is made, and its workflow submitted, as wsalice through
+             ws-as-user (a Snakemake started cold per run, not the warm one's fork)."""
 
 from __future__ import annotations
 
@@ -57,12 +61,20 @@ def one_run(live: LiveService, session: requests.Session) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=10)
+    parser.add_argument("--unix", action="store_true",
+                        help='identity mode "unix", alice mapped to wsalice')
     args = parser.parse_args()
+
+    def map_alice(live: LiveService) -> None:
+        result = live.admin("user", "unix", "alice", "wsalice")
+        assert result.returncode == 0, result.stderr
     # The service's default poller: it learns of a job's end from the exit record
     # in the run folder, then asks Slurm (no fast squeue polling).
-    compare(args.n, 1, {}, BASELINE, one_run,
+    settings = {"identity": {"mode": "unix"}} if args.unix else {}
+    compare(args.n, 1, settings, BASELINE, one_run,
             "cluster run through the API, POST to results",
-            "bare sbatch of apptainer exec, to COMPLETED")
+            "bare sbatch of apptainer exec, to COMPLETED",
+            map_alice if args.unix else None)
 
 
 if __name__ == "__main__":

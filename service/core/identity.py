@@ -6,6 +6,7 @@ A frozen dataclass like every other table, read by service.core.config.load_conf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 IDENTITY_MODES = ("service", "unix")
 
@@ -20,6 +21,12 @@ class IdentityConfig:
     # The Unix group whose members the service account may act as (the sudoers
     # rule's %group): a mapped Unix user must belong to it.
     group: str = "ws-users"
+    # Where each mapped user's run folders are made, as them: runs_dir/UNIXNAME/
+    # (the user's, group of the service, default ACL g:SERVICE:r-X). The same as
+    # runs_dir in ws-as-user's own root-owned config.
+    runs_dir: Path = Path("/srv/ws-runs")
+    # The one program the service account may run as a mapped user (sudo -n -u).
+    program: Path = Path("/usr/local/libexec/ws/ws-as-user")
 
     def __post_init__(self) -> None:
         if self.mode not in IDENTITY_MODES:

@@ -66,14 +66,18 @@ def run_path(runs_dir: Path, key: str) -> Path:
 @dataclass(frozen=True)
 class RunFolder:
     path: Path
+    # Where the service's own files of the run are (request.json, state.json,
+    # download.json): the run folder itself, or (identity mode "unix", where the
+    # run folder is the user's) a folder of the service's (placement.py).
+    meta: Path | None = None
 
     @property
     def request_file(self) -> Path:
-        return self.path / "request.json"
+        return (self.meta or self.path) / "request.json"
 
     @property
     def state_file(self) -> Path:
-        return self.path / "state.json"
+        return (self.meta or self.path) / "state.json"
 
     @property
     def job_script(self) -> Path:
@@ -101,7 +105,7 @@ class RunFolder:
 
     @property
     def download_file(self) -> Path:
-        return self.path / "download.json"
+        return (self.meta or self.path) / "download.json"
 
 
 def new_key() -> str:

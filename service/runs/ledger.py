@@ -19,9 +19,10 @@ from service.core import atomic
 from service.core.clock import SYSTEM_CLOCK, Clock
 from service.core.errors import NotFound, StorageQuotaExceeded, TooManyRuns
 from service.core.store import RunIndexEntry, Store
-from service.runs import disk_use, legacy_folders, removal
+from service.runs import disk_use, legacy_folders
 from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
+from service.runs.placement import Placement, ServicePlacement
 from service.runs.record import RunRecord, load_record
 from service.runs.state import ENDED_NOK, NOK, Cr, RunState
 
@@ -50,9 +51,12 @@ class LiveRun:
 
 
 class Ledger:
-    def __init__(self, store: Store, runs_dir: Path, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, store: Store, runs_dir: Path, clock: Clock = SYSTEM_CLOCK,
+                 placement: Placement | None = None) -> None:
         self.store = store
         self.runs_dir = runs_dir
+        # Where run folders are (placement.py): runs_dir, or each Unix user's own.
+        self.placement = placement or ServicePlacement(runs_dir)
         self.clock = clock
         self._live: dict[str, LiveRun] = {}
         # State changes are written (and synced) by threads of their own: a round
@@ -71,7 +75,7 @@ class Ledger:
         self.measurer.close()
 
     def folder(self, key: str) -> RunFolder:
-        return RunFolder(runfolder.run_path(self.runs_dir, key))
+        return self.placement.folder(key)
 
     # ---- creating and forgetting -------------------------------------------------------
     async def create(self, kind: str, software: str, owner: str,
@@ -101,27 +105,21 @@ class Ledger:
         try:
             folder = await asyncio.to_thread(self._publish, build, record, state)
         except BaseException:
+            self.placement.remove(key)  # published, then a sync failed
             self.store.remove_run(key)
-            removal.remove(self.folder(key).path)  # published, then a sync failed
             raise
         self._live[key] = LiveRun(kind, created, state)
         return folder, record
 
     def _publish(self, build: Callable[[RunRecord], Path], record: RunRecord,
                  state: RunState) -> RunFolder:
-        # A burst of POSTs syncs in the thread pool, sharing the file system's
-        # commits, instead of one after the other on the event loop.
-        built = build(record)
-        atomic.write_json(built / "state.json", state.to_dict(), durable=False)
-        atomic.sync_tree(built)
-        folder = runfolder.publish(built, self.runs_dir, record.key)
-        atomic.sync_dir(self.runs_dir)
-        return folder
+        return self.placement.publish(build(record), record.key, lambda into: atomic.write_json(
+            into / "state.json", state.to_dict(), durable=False))
 
     def discard(self, key: str) -> None:
         """Forget a run that never ran (Slurm refused it, no local slot): no trace."""
+        self.placement.remove(key)  # before forget: it may need the run's owner
         self.forget(key)
-        removal.remove(self.folder(key).path)
 
     def forget(self, key: str) -> None:
         """A run whose folder is (being) removed: out of the index and the view."""

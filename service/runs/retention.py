@@ -106,7 +106,10 @@ async def sweep(ledger: Ledger, config: Config, now: float) -> SweepResult:
     # Folder first, then the index entry: a crash in between, or a folder that
     # could not be removed whole, leaves an index entry the next pass tries
     # again, never a folder nobody knows of.
-    gone = await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
+    if config.identity.unix:  # each user's own folders, removed as the user
+        gone = await asyncio.to_thread(lambda: [k for k in old if ledger.placement.remove(k)])
+    else:
+        gone = await asyncio.to_thread(remove_run_folders, config.runs_dir, old)
     for key in gone:
         ledger.forget(key)
     if len(gone) < len(old):

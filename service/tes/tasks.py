@@ -105,6 +105,11 @@ async def create_task(service: TesService, user: str, body: object) -> str:
     if config.identity.unix:  # as a ws run's POST: only a user mapped to a Unix user
         account = get_user(service.store, user)
         runs_as(account.unix_user if account else None, user)
+        # Not routed through ws-as-user yet (its folder and its submission target
+        # are the TES workflow's): refused rather than run as the service account.
+        raise AccessDenied('TES tasks are not supported in identity mode "unix" yet',
+                           ["run it as a ws cluster run: POST "
+                            "/api/software/{identity}/run/{name}"])
     task = parse_task(body)
     aliases = config.tes.aliases()
     checked = check_task(task, lambda image: resolve_image(service.store, aliases, image),

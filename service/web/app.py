@@ -18,6 +18,7 @@ from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
 from service.cluster.reconcile import Reconciler
 from service.cluster.submission_queue import SubmissionQueue
+from service.cluster.unix_mode import backend_for_mode, placement_for
 from service.cluster.watch import marks_dir
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
@@ -66,7 +67,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
     store = Store(config.database, SERVICE_BUSY_TIMEOUT_MS)
     app[STORE_KEY] = store
-    ledger = Ledger(store, config.runs_dir)
+    ledger = Ledger(store, config.runs_dir, placement=placement_for(config, store))
     # Runs submitted before a restart are followed again; local runs it cut off end.
     await ledger.load()
     app[LEDGER_KEY] = ledger
@@ -108,7 +109,9 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _disk_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Running runs' folders, measured against limits.max_run_mb (0: none)."""
     limits = app[CONFIG_KEY].limits
-    if limits.max_run_mb <= 0:
+    # Identity mode "unix": runs' folders are their users'; the file-system quota
+    # of each user is the bound there (docs/admin.md).
+    if limits.max_run_mb <= 0 or app[CONFIG_KEY].identity.unix:
         yield
         return
     watch = DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits, app[LOCAL_RUNNER_KEY])
@@ -152,8 +155,9 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
     # cannot work: the service does not start); their workflows run from the warm
     # Snakemake too (ws's executor).
-    app[BACKEND_KEY] = backend or backend_for(config.cluster, runner,
-                                              end_marks=marks_dir(config.runs_dir))
+    # identity mode "unix": submitted and cancelled as each run's Unix user.
+    app[BACKEND_KEY] = backend or backend_for_mode(config, backend_for(
+        config.cluster, runner, end_marks=marks_dir(config.runs_dir)))
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)

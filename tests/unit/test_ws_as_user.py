@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import io
 import os
 import pwd
+import stat
+import tarfile
 from pathlib import Path
 from types import ModuleType
 
@@ -224,3 +227,82 @@ def test_remove_deletes_the_folder_and_nothing_it_links_to(runs: Path,
         os.close(run)
         os.close(mine)
     assert not folder.exists() and (kept / "precious").read_text() == "x"
+
+
+# ---- create: the run folder from the service's tar stream ----------------------------
+
+def _tar(entries: list[tuple[str, bytes | None, int]], link: str | None = None) -> io.BytesIO:
+    """A tar stream: (name, content or None for a folder, mode), and maybe a link."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, content, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "/etc/passwd"
+            tar.addfile(info)
+    out.seek(0)
+    return out
+
+
+GOOD = [("Snakefile", b"rule all:\n", 0o600), ("status", None, 0o700),
+        ("job.sh", b"#!/bin/sh\n", 0o700), ("work", None, 0o700),
+        ("work/in.txt", b"x" * 10, 0o644)]
+
+
+def _mine(runs: Path) -> int:
+    return os.open(runs / _me(), os.O_PATH | os.O_DIRECTORY)
+
+
+def test_create_unpacks_regular_files_and_folders_with_its_own_modes(runs: Path) -> None:
+    mine = _mine(runs)
+    try:
+        assert prog.create(mine, OTHER, os.getuid(), _tar(GOOD)) == 0
+    finally:
+        os.close(mine)
+    made = runs / _me() / OTHER
+    assert (made / "Snakefile").read_bytes() == b"rule all:\n"
+    assert (made / "work" / "in.txt").read_bytes() == b"x" * 10
+    modes = {p: stat.S_IMODE((made / p).stat().st_mode) & ~0o027  # whatever the umask
+             for p in ("Snakefile", "job.sh", "status", "work/in.txt")}
+    assert modes == {"Snakefile": 0o640, "job.sh": 0o750, "status": 0o750,
+                     "work/in.txt": 0o640}
+    assert os.listdir(runs / _me() / ".staging") == []  # built there, renamed away
+
+
+@pytest.mark.parametrize("entries,link,says", [
+    ([("../escape", b"", 0o600)], None, "leaves the run folder"),
+    ([("/etc/evil", b"", 0o600)], None, "leaves the run folder"),
+    ([("work/./x", b"", 0o600)], None, "leaves the run folder"),
+    (GOOD, "work/link", "no regular file or folder"),
+])
+def test_create_refuses_what_is_no_plain_folder(runs: Path, entries: list[tuple[str, bytes |
+                                                None, int]], link: str | None,
+                                                says: str) -> None:
+    mine = _mine(runs)
+    try:
+        with pytest.raises(prog.Refused, match=says):
+            prog.create(mine, OTHER, os.getuid(), _tar(entries, link))
+    finally:
+        os.close(mine)
+    assert not (runs / _me() / OTHER).exists()  # nothing half made
+    assert os.listdir(runs / _me() / ".staging") == []
+    assert not (runs.parent / "escape").exists()
+
+
+def test_create_refuses_an_existing_run_folder(runs: Path) -> None:
+    mine = _mine(runs)
+    try:
+        with pytest.raises(prog.Refused, match="exists already"):
+            prog.create(mine, NAME, os.getuid(), _tar(GOOD))
+    finally:
+        os.close(mine)
+    assert sorted(os.listdir(runs / _me() / NAME)) == ["status"]

@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from service.core.errors import NotFound, NotReady
-from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
 from service.runs.record import RunRecord, load_record
 from service.runs.results import (
@@ -69,7 +68,7 @@ async def find_run(request: web.Request) -> tuple[RunFolder, RunRecord, RunState
     request[FORMAT_REQUEST_KEY] = fmt
     if request.match_info["identity"] != config.cluster.identity:
         raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}")
-    folder = runfolder.find(config.runs_dir, request.match_info["key"])
+    folder = request.app[LEDGER_KEY].placement.find(request.match_info["key"])
     record = load_record(folder)
     if record.name != request.match_info["name"]:
         raise NotFound("unknown run key")

@@ -7,18 +7,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from aiohttp import web
 
+from service.cluster.as_user_backend import cancel_jobs
 from service.core.errors import Conflict, NotFound
-from service.runs import folder as runfolder
 from service.runs.cancel_many import CancelQuery, choose
 from service.runs.listing import RunListQuery, list_runs
 from service.runs.record import load_record
 from service.web.auth import authenticate
 from service.web.formats import render
 from service.web.handlers.cluster_runs import state_body
-from service.web.keys import CANCELS_KEY, CONFIG_KEY, LEDGER_KEY, STORE_KEY
+from service.web.keys import (
+    BACKEND_KEY,
+    CANCELS_KEY,
+    CONFIG_KEY,
+    LEDGER_KEY,
+    POLLER_KEY,
+    STORE_KEY,
+)
 from service.web.reading import read_request
 from service.web.routing import Routes
 from service.web.waiting import wait_for_change
@@ -44,7 +52,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     if request.match_info["identity"] != config.cluster.identity:
         raise NotFound(f"unknown cluster resource {request.match_info['identity']!r}")
-    folder = runfolder.find(config.runs_dir, request.match_info["key"])
+    folder = request.app[LEDGER_KEY].placement.find(request.match_info["key"])
     record = load_record(folder)
     # Another user's run is as unknown as a key that never was.
     if record.name != request.match_info["name"] or record.owner != user:
@@ -58,8 +66,7 @@ async def cancel_run(request: web.Request) -> web.Response:
     job_ids = list(state.jobs)
     if not job_ids:
         raise Conflict("the run has no Slurm job yet; retry in a moment")
-    # Batched with the other cancels of the moment: one scancel for them all.
-    await request.app[CANCELS_KEY].cancel({record.key: job_ids})
+    await _cancel(request.app, {record.key: job_ids})
     log.info("run %s cancelled by its owner", record.jobname)
     # Slurm confirms within a poll round or two; the final state comes from the
     # poller as for any run (NOK, latest_state CANCELLED), never set by hand here.
@@ -80,6 +87,18 @@ async def cancel_runs(request: web.Request) -> web.Response:
     # limit -1: every live run of the caller (at most max_live_runs_per_user).
     entries, _ = request.app[STORE_KEY].runs_of(user, "WAIT", query.software, limit=-1)
     chosen, answer = choose(entries, request.app[LEDGER_KEY].live_state, query)
-    await request.app[CANCELS_KEY].cancel({k: s.jobs for k, s in chosen.items()})
+    await _cancel(request.app, {k: s.jobs for k, s in chosen.items()})
     log.info("%d runs of %s cancelled by their owner", len(chosen), user)
     return render(answer.model_dump(), fmt)
+
+
+async def _cancel(app: web.Application, runs: dict[str, Iterable[int]]) -> None:
+    """Cancel these runs' jobs: batched with the other cancels of the moment (one
+    scancel for them all), or, in identity mode "unix", each as its run's user."""
+    if not app[CONFIG_KEY].identity.unix:
+        await app[CANCELS_KEY].cancel(runs)
+        return
+    ledger = app[LEDGER_KEY]
+    for key, job_ids in runs.items():
+        await cancel_jobs(app[BACKEND_KEY], ledger.folder(key), job_ids)
+    app[POLLER_KEY].wake()
