@@ -32,29 +32,23 @@ class PreparedRun:
     policy: LevelPolicy = field(default_factory=LevelPolicy)  # bounds of a local run
 
 
-def _copy_private(src: Path, dst: Path) -> None:
+def copy_private(src: Path, dst: Path) -> None:
     """Copy the template without its modes: the run's copy is the service's alone
     (the process's umask gives 0600 files and 0700 folders; copytree would keep
     the checkout's 0644 and 0755)."""
     if src.is_dir():
         dst.mkdir()
         for child in sorted(src.iterdir()):
-            _copy_private(child, dst / child.name)
+            copy_private(child, dst / child.name)
     else:
         shutil.copyfile(src, dst)
 
 
-def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
-                    software: Software, resources: workflow.Resources) -> None:
-    """Write the workflow into `path`; job.sh gets the path it will have at `final`
-    (the workflow itself names no path of the run folder: it can be moved)."""
-    template = config.workflows_dir / "run_command"
-    for item in ("Snakefile", "rules", "schemas"):
-        _copy_private(template / item, path / item)
-    wf_config = workflow.workflow_config(record.request, software.container.image, resources)
-    atomic.write_text(path / "config.yaml",
-                      "# ws: configuration of this run (generated)\n"
-                      + workflow.dump_yaml(wf_config), durable=False)
+def write_job_settings(path: Path, final: Path, config: Config, record: RunRecord,
+                       resources: workflow.Resources, label: str) -> None:
+    """What every generated workflow's folder holds beside its Snakefile: the
+    Snakemake profile of the run, the module prologue when one is needed, and
+    job.sh (naming `final`, where the folder will be); `label` names it in job.sh."""
     settings = workflow.JobSettings(snakemake=config.snakemake,
                                     lmod_init=config.cluster.lmod_init,
                                     module_paths=config.cluster.module_paths,
@@ -69,9 +63,22 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     if prologue:
         atomic.write_text(path / workflow.PROLOGUE,
                           workflow.prologue_script(record.request, settings), durable=False)
-    atomic.write_text(path / "job.sh",
-                      workflow.job_script(final, settings, f"run {record.jobname}"),
+    atomic.write_text(path / "job.sh", workflow.job_script(final, settings, label),
                       mode=0o700, durable=False)
+
+
+def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
+                    software: Software, resources: workflow.Resources) -> None:
+    """Write the workflow into `path`; job.sh gets the path it will have at `final`
+    (the workflow itself names no path of the run folder: it can be moved)."""
+    template = config.workflows_dir / "run_command"
+    for item in ("Snakefile", "rules", "schemas"):
+        copy_private(template / item, path / item)
+    wf_config = workflow.workflow_config(record.request, software.container.image, resources)
+    atomic.write_text(path / "config.yaml",
+                      "# ws: configuration of this run (generated)\n"
+                      + workflow.dump_yaml(wf_config), durable=False)
+    write_job_settings(path, final, config, record, resources, f"run {record.jobname}")
 
 
 def _build(staging: Path, config: Config, record: RunRecord, software: Software,

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from service.core import atomic
 from service.core.config import Config
 from service.runs import workflow
+from service.runs.lifecycle import copy_private, write_job_settings
 from service.runs.record import RunRecord
 from service.tes import records as rec
 from service.tes.checks import CheckedTask
@@ -22,16 +22,6 @@ from service.tes.safefs import open_write
 from service.tes.views import StoredTask
 
 TEMPLATE = "tes_task"
-
-
-def _copy_private(src: Path, dst: Path) -> None:
-    """The template without its modes: the run's copy is the service's alone."""
-    if src.is_dir():
-        dst.mkdir()
-        for child in sorted(src.iterdir()):
-            _copy_private(child, dst / child.name)
-    else:
-        shutil.copyfile(src, dst)
 
 
 def _write_tree(path: Path, checked: CheckedTask, plan: TaskPlan) -> None:
@@ -54,28 +44,13 @@ def build_task_folder(path: Path, final: Path, config: Config, record: RunRecord
     _write_tree(path, checked, plan)
     template = config.workflows_dir / TEMPLATE
     for item in ("Snakefile", "rules"):
-        _copy_private(template / item, path / item)
+        copy_private(template / item, path / item)
     wf = workflow.workflow_config(record.request, "", resources)
     wf_config = {"python": sys.executable, **{k: wf[k] for k in
                                               ("runtime_min", "mem_mb", "cpus", "slurm_extra")}}
     atomic.write_text(path / "config.yaml", "# ws: configuration of this task (generated)\n"
                       + workflow.dump_yaml(wf_config), durable=False)
-    settings = workflow.JobSettings(snakemake=config.snakemake,
-                                    lmod_init=config.cluster.lmod_init,
-                                    module_paths=config.cluster.module_paths,
-                                    job_modules=config.cluster.job_modules)
-    prologue = workflow.needs_prologue(record.request, settings)
-    (path / "profiles" / "default").mkdir(parents=True)
-    atomic.write_text(path / "profiles" / "default" / "config.yaml",
-                      workflow.workflow_profile(record.request, resources.cpus,
-                                                record.jobname, resources.network, prologue),
-                      durable=False)
-    if prologue:
-        atomic.write_text(path / workflow.PROLOGUE,
-                          workflow.prologue_script(record.request, settings), durable=False)
-    atomic.write_text(path / "job.sh", workflow.job_script(final, settings,
-                                                           f"task {record.jobname}"),
-                      mode=0o700, durable=False)
+    write_job_settings(path, final, config, record, resources, f"task {record.jobname}")
     atomic.write_text(path / rec.FOLDER / rec.TASK, json.dumps(stored.to_dict()),
                       durable=False)
     atomic.write_text(path / rec.FOLDER / rec.PLAN, json.dumps(plan.to_dict()), durable=False)
