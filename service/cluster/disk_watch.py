@@ -19,6 +19,7 @@ from ws_slurm import records
 from service.cluster.backend import ClusterBackend
 from service.core import atomic
 from service.core.config import LimitsConfig
+from service.runs.folder import RunFolder
 from service.runs.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -83,5 +84,5 @@ class DiskWatch:
     async def _note(self, folder: Path) -> None:
         """status/disk.exceeded: the run's final state will say why it ended."""
         await asyncio.to_thread(atomic.write_text,
-                                folder / "status" / records.DISK_EXCEEDED_RECORD,
+                                RunFolder(folder).status / records.DISK_EXCEEDED_RECORD,
                                 f"{self.max_bytes // MB}\n")

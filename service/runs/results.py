@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from service.core import atomic
 from service.core.errors import NotFound, TooLarge, full_disk_is_storage_full
 from service.runs.folder import KEY_RE, RunFolder
-from service.runs.record import RunRecord
+from service.runs.record import RunRecord, load_record
 from service.runs.report_models import ClusterReport, Process, Resource
 from service.runs.request import RunReport
 from service.runs.state import NOK, RunState
@@ -141,8 +141,8 @@ def zip_folder(folder: RunFolder, dest: Path) -> None:
     named by the run's key, which the client knows, not by the folder's name."""
     top = str(folder.path)
     try:
-        key = str(atomic.read_json(folder.request_file)["key"])
-    except (OSError, ValueError, KeyError, TypeError):
+        key = load_record(folder).key
+    except NotFound:
         key = folder.path.name
     if not KEY_RE.fullmatch(key):
         key = folder.path.name
