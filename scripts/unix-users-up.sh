@@ -68,6 +68,10 @@ executor_args = []
 EOF
   # Traversable by all (each user reaches their own folder), listable by none.
   install -d -o root -g root -m 0711 "$RUNS"
+  # The end marks of the users' jobs (identity.end_marks): each job adds its own, no
+  # user lists or removes another's (sticky), the service lists and removes them.
+  install -d -o "$WS_USER" -g "$GROUP" -m 1730 "$RUNS/.ended"
+  chown "$WS_USER:$GROUP" "$RUNS/.ended"; chmod 1730 "$RUNS/.ended"
   chmod 0711 "$RUNS"
   local u
   for u in $TEST_USERS; do

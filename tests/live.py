@@ -73,10 +73,13 @@ class LiveService:
     images: dict[str, Path]
     proc: subprocess.Popen[bytes] | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
+    # Identity mode "unix": the run folders of the tests' user (alice) are in her
+    # Unix user's own folder, not the service's.
+    runs_at: Path | None = None
 
     @property
     def runs_dir(self) -> Path:
-        return self.home / "runs"
+        return self.runs_at or self.home / "runs"
 
     @property
     def state_dir(self) -> Path:
@@ -282,15 +285,16 @@ def key_in(folder: Path) -> str:
     return str(json.loads((folder / "request.json").read_text())["key"])
 
 
-def slurm_jobs_of(folder: Path) -> set[int]:
+def slurm_jobs_of(folder: Path, meta: Path | None = None, user: str = WS_USER) -> set[int]:
     """Every Slurm job of a run, asked by its job name (squeue and sacct, as the
-    service's account) and kept when it ran in the run's folder: a job submitted
-    twice shows twice."""
-    record = json.loads((folder / "request.json").read_text())
+    service's account, or `user`'s in identity mode "unix", the run's request in
+    `meta` then) and kept when it ran in the run's folder: a job submitted twice
+    shows twice."""
+    record = json.loads(((meta or folder) / "request.json").read_text())
     name = f"{record['number']}-{record['service']}-{record['name']}"
-    lines = run(["squeue", "-u", WS_USER, "--noheader", "--states=all", f"--name={name}",
+    lines = run(["squeue", "-u", user, "--noheader", "--states=all", f"--name={name}",
                  "--format=%i|%Z"]).stdout.splitlines()
-    lines += run(["sacct", "-u", WS_USER, "--noheader", "--parsable2", "--allocations",
+    lines += run(["sacct", "-u", user, "--noheader", "--parsable2", "--allocations",
                   "--starttime=now-6hours", f"--name={name}", "--format=JobIDRaw,WorkDir"]
                  ).stdout.splitlines()
     return {int(job) for job, _, workdir in (line.partition("|") for line in lines)

@@ -14,7 +14,7 @@ more object with these four methods (or one wrapping another)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -61,11 +61,13 @@ def check_drmaa_library(cluster: ClusterConfig) -> str:
 
 
 def backend_for(cluster: ClusterConfig, forker: WorkflowForker,
-                end_marks: Path | None = None) -> ClusterBackend:
-    """The backend of cluster.backend; ConfigError if it cannot work."""
+                end_marks: Path | None = None,
+                users: Callable[[], Sequence[str]] = tuple) -> ClusterBackend:
+    """The backend of cluster.backend; ConfigError if it cannot work. `users`:
+    whose jobs squeue is asked about (none: the service account's)."""
     if cluster.backend != "drmaa":
         from service.cluster.cli_backend import CliBackend
-        return CliBackend(forker, cluster.profile_dir, end_marks=end_marks)
+        return CliBackend(forker, cluster.profile_dir, end_marks=end_marks, users=users)
     library = check_drmaa_library(cluster)
     from service.cluster.drmaa_backend import DrmaaBackend  # loads libdrmaa when used
     return DrmaaBackend(forker, cluster.profile_dir, library, end_marks=end_marks)

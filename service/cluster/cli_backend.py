@@ -6,7 +6,7 @@ runner: a recorded one in tests, or one that runs it as another user."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ws_slurm import scancel
@@ -36,11 +36,12 @@ class CliBackend:
     EXECUTOR_ARGS: tuple[str, ...] = ()  # the executor's own default: cli
 
     def __init__(self, forker: WorkflowForker, profile_dir: Path,
-                 runner: Runner = run, end_marks: Path | None = None) -> None:
+                 runner: Runner = run, end_marks: Path | None = None,
+                 users: Callable[[], Sequence[str]] = tuple) -> None:
         self.submitter = SnakemakeSubmitter(
             forker, profile_dir, extra_args=[*self.EXECUTOR_ARGS, *end_marks_args(end_marks)])
         self.runner = runner
-        self.query = SlurmQuery(runner)
+        self.query = SlurmQuery(runner, users=users)
 
     @property
     def queries(self) -> int:

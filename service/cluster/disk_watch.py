@@ -5,7 +5,10 @@ Slurm bounds a job's time, memory and CPUs, not what it writes. Every
 pending one: it writes nothing) and of each local run going on is measured in
 the ledger's measuring thread, as if hostile (service/runs/disk_use.py); one past
 `max_run_mb` has its jobs cancelled (a local run: its processes killed) and a
-note left in its status/, so its final state says why."""
+note left in its status/ (identity mode "unix": with the service's own files of
+the run, and its jobs cancelled as its user), so its final state says why. In
+mode "unix" a user's run can lock its folders against the service, so the
+measure is a lower bound there: the users' file-system quota is the real one."""
 
 from __future__ import annotations
 
@@ -14,8 +17,7 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from ws_slurm import records
-
+from service.cluster.as_user_backend import cancel_jobs
 from service.cluster.backend import ClusterBackend
 from service.core import atomic
 from service.core.config import LimitsConfig
@@ -56,12 +58,14 @@ class DiskWatch:
         live = self.ledger.live("cluster")
         self._cancelled &= set(live)
         local = self.local
-        for path in local.running() if local else []:
-            if local and await self._over(path):
+        running = set(local.running()) if local else set()
+        for key in self.ledger.live("local") if running else ():
+            folder = self.ledger.folder(key)
+            if local and folder.path in running and await self._over(folder.path):
                 log.warning("a local run's folder is over %d MB: stopped",
                             self.max_bytes // MB)
-                await self._note(path)
-                local.kill(path)
+                await self._note(folder)
+                local.kill(folder.path)
         for key, run in live.items():
             state = run.state
             if state.latest_state != "RUNNING" or not state.job_ids or key in self._cancelled:
@@ -72,8 +76,8 @@ class DiskWatch:
             self._cancelled.add(key)
             log.warning("job %s: its run folder is over %d MB: cancelled", state.job_id,
                         self.max_bytes // MB)
-            await self._note(folder.path)
-            await self.backend.cancel(list(state.job_ids))
+            await self._note(folder)
+            await cancel_jobs(self.backend, folder, list(state.job_ids))
 
     async def _over(self, folder: Path) -> bool:
         try:
@@ -81,8 +85,11 @@ class DiskWatch:
         except OSError:
             return False
 
-    async def _note(self, folder: Path) -> None:
-        """status/disk.exceeded: the run's final state will say why it ended."""
-        await asyncio.to_thread(atomic.write_text,
-                                RunFolder(folder).status / records.DISK_EXCEEDED_RECORD,
-                                f"{self.max_bytes // MB}\n")
+    async def _note(self, folder: RunFolder) -> None:
+        """disk.exceeded: the run's final state will say why it ended (no note, if
+        it cannot be written: the run is stopped all the same)."""
+        try:
+            await asyncio.to_thread(atomic.write_text, folder.disk_exceeded,
+                                    f"{self.max_bytes // MB}\n")
+        except OSError as e:
+            log.warning("no note of the run's size: %s", e)

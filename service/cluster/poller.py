@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from service.cluster import slurm
 from service.cluster.backend import ClusterBackend
@@ -36,7 +37,7 @@ FOLLOW_UP_S = 0.05  # first re-query after a job's end was seen (then doubling)
 
 class Poller:
     def __init__(self, ledger: Ledger, config: ClusterConfig, backend: ClusterBackend,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
+                 clock: Clock = SYSTEM_CLOCK, marks: Path | None = None) -> None:
         self.ledger = ledger
         self.backend = backend
         self.config = config
@@ -44,7 +45,8 @@ class Poller:
         self._following: dict[str, Following] = {}
         self._wake = asyncio.Event()
         self._minute_start, self._rounds = clock.monotonic(), 0
-        self.watch = Watch(marks_dir(ledger.runs_dir))
+        # The jobs' end marks: runs_dir/.ended, or identity.end_marks in mode "unix".
+        self.watch = Watch(marks or marks_dir(ledger.runs_dir))
         self._replan = True  # what the watcher looks at has changed
         self._news: set[str] = set()  # runs whose job's end was seen, not yet asked about
         self._asked = False  # poll now (a cancellation), whatever the interval
@@ -99,7 +101,12 @@ class Poller:
         """Follow the live runs until cancelled, with the watcher's thread looking
         at their folders meanwhile."""
         loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.watch.marks.mkdir, mode=0o700, parents=True, exist_ok=True)
+        try:
+            await asyncio.to_thread(self.watch.marks.mkdir, mode=0o700, parents=True,
+                                    exist_ok=True)
+        except OSError as e:  # unix mode's is the admin's to make: runs end without
+            log.warning("no end marks folder %s (%s): runs end at Slurm's answer",
+                        self.watch.marks, e.strerror)
 
         def tell(keys: set[str]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop is closing

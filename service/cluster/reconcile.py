@@ -21,7 +21,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,8 +120,10 @@ def read_facts(folder: RunFolder) -> OrphanFacts:
 class SlurmByName:
     """One squeue and (when squeue cannot tell) one sacct for all runs asked about."""
 
-    def __init__(self) -> None:
-        self.query = SlurmQuery(slurm.current_run)
+    def __init__(self, users: Callable[[], Sequence[str]] = tuple) -> None:
+        # By name, squeue and sacct show the calling account's jobs only: in
+        # identity mode "unix", the runs' users' are asked for.
+        self.query = SlurmQuery(slurm.current_run, users=users)
 
     @property
     def queries(self) -> int:

@@ -5,12 +5,16 @@ the service's own, unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from service.accounts.as_user import AsUser
 from service.accounts.users import get_user
 from service.cluster.as_user_backend import AsUserBackend
 from service.cluster.backend import ClusterBackend
+from service.cluster.watch import marks_dir
 from service.core.config import Config
 from service.core.store import Store
+from service.runs.ledger import Ledger
 from service.runs.placement import Placement, ServicePlacement, UnixPlacement
 
 META_FOLDER = "unix-runs"  # in state_dir: the service's own files of each run
@@ -33,3 +37,19 @@ def backend_for_mode(config: Config, backend: ClusterBackend) -> ClusterBackend:
     if not config.identity.unix:
         return backend
     return AsUserBackend(backend, AsUser(config.identity.program))
+
+
+def end_marks_for(config: Config) -> Path:
+    """The folder the runs' jobs leave their end marks in: the service's own, or,
+    in mode "unix", the one every mapped user's jobs may write to."""
+    return config.identity.end_marks if config.identity.unix else marks_dir(config.runs_dir)
+
+
+def users_of_live_runs(ledger: Ledger) -> tuple[str, ...]:
+    """The Unix users whose cluster runs are live: whose jobs Slurm is asked about
+    (squeue's --me would show the service account's own, none in this mode)."""
+    placement = ledger.placement
+    if not isinstance(placement, UnixPlacement):
+        return ()
+    return tuple(sorted({user for key in ledger.live("cluster")
+                         if (user := placement.unix_user(key))}))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ws_slurm.records import END_MARKS
+
 IDENTITY_MODES = ("service", "unix")
 
 
@@ -37,3 +39,11 @@ class IdentityConfig:
     @property
     def unix(self) -> bool:
         return self.mode == "unix"
+
+    @property
+    def end_marks(self) -> Path:
+        """Where the users' jobs leave their end marks (service/cluster/watch.py):
+        runs_dir/.ended, the service account's, group `group`, mode 1730 (made by
+        the admin: scripts/unix-users-up.sh): every user's job may add a mark,
+        none may list or remove another's, the service lists and removes them."""
+        return self.runs_dir / END_MARKS

@@ -35,8 +35,7 @@ def read_exit_records(folder: RunFolder) -> ExitRecords:
                        requeued=os.path.lexists(folder.status / records.REQUEUED_RECORD),
                        bind_refused=os.path.lexists(
                            folder.status / records.BIND_REFUSED_RECORD),
-                       disk_exceeded=records.read_exit(
-                           str(folder.status / records.DISK_EXCEEDED_RECORD)))
+                       disk_exceeded=records.read_exit(str(folder.disk_exceeded)))
 
 
 def command_exit(jobs: tuple[JobExit, ...]) -> int | None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ws_slurm.records import DISK_EXCEEDED_RECORD
+
 from service.core.config import LimitsConfig
 from service.core.errors import InvalidParameter, NotFound, StorageFull, TooLarge, WsError
 from service.core.params import UploadedFile, check_file_name
@@ -106,6 +108,13 @@ class RunFolder:
     @property
     def download_file(self) -> Path:
         return (self.meta or self.path) / "download.json"
+
+    @property
+    def disk_exceeded(self) -> Path:
+        """The service's note that it stopped the run for its size: in status/, or
+        with the service's own files where the run folder is the user's."""
+        return self.meta / DISK_EXCEEDED_RECORD if self.meta else \
+            self.status / DISK_EXCEEDED_RECORD
 
 
 def new_key() -> str:

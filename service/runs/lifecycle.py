@@ -44,6 +44,20 @@ def copy_private(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def submission_settings(config: Config) -> dict[str, str]:
+    """Identity mode "unix": how the run's jobs reach Slurm, in the run's own
+    profile, because ws-as-user submits every run as its user with one fixed command
+    line that the service cannot add to. The user may change these in their folder,
+    which only changes how their own jobs are submitted."""
+    if not config.identity.unix:
+        return {}
+    settings = {"ws-backend": config.cluster.backend,
+                "ws-end-marks": str(config.identity.end_marks)}
+    if config.cluster.backend == "drmaa":
+        settings["ws-drmaa-library"] = config.cluster.drmaa_library
+    return settings
+
+
 def write_job_settings(path: Path, final: Path, config: Config, record: RunRecord,
                        resources: workflow.Resources, label: str) -> None:
     """What every generated workflow's folder holds beside its Snakefile: the
@@ -58,7 +72,8 @@ def write_job_settings(path: Path, final: Path, config: Config, record: RunRecor
     atomic.write_text(path / "profiles" / "default" / "config.yaml",
                       workflow.workflow_profile(record.request, resources.cpus,
                                                 record.jobname, resources.network,
-                                                prologue, config.cluster.allowed_binds),
+                                                prologue, config.cluster.allowed_binds,
+                                                submission_settings(config)),
                       durable=False)
     if prologue:
         atomic.write_text(path / workflow.PROLOGUE,

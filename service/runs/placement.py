@@ -98,6 +98,10 @@ class UnixPlacement:
         self._users[key] = user
         return user
 
+    def unix_user(self, key: str) -> str | None:
+        """The Unix user whose run it is (None: none recorded)."""
+        return self._user(key)
+
     def folder(self, key: str) -> RunFolder:
         name = runfolder.folder_name(key)
         meta = self.meta_dir / name

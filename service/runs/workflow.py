@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,9 +181,11 @@ def bind_check(request: RunRequest, allowed_binds: tuple[str, ...] = ()) -> str:
 
 def workflow_profile(request: RunRequest, cores: int, job_name: str,
                      network: bool = True, prologue: bool | None = None,
-                     allowed_binds: tuple[str, ...] = ()) -> str:
+                     allowed_binds: tuple[str, ...] = (),
+                     submission: Mapping[str, str] | None = None) -> str:
     """profiles/default/config.yaml of the run: Snakemake finds it next to the
-    Snakefile, so the job and a power user's rerun both use these settings."""
+    Snakefile, so the job and a power user's rerun both use these settings
+    (`submission`: the executor's settings of a run submitted by ws-as-user)."""
     data = {
         "software-deployment-method": "apptainer",
         "apptainer-args": apptainer_args(request, network),
@@ -208,6 +211,7 @@ def workflow_profile(request: RunRequest, cores: int, job_name: str,
         data["ws-prologue"] = PROLOGUE
     if request.binds:
         data["ws-bind-check"] = bind_check(request, allowed_binds)
+    data.update(submission or {})
     return "# ws: settings of this run (generated)\n" + dump_yaml(data)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
@@ -16,10 +16,14 @@ from service.cluster.disk_watch import DiskWatch
 from service.cluster.modules import ModuleCatalogue
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
-from service.cluster.reconcile import Reconciler
+from service.cluster.reconcile import Reconciler, SlurmByName
 from service.cluster.submission_queue import SubmissionQueue
-from service.cluster.unix_mode import backend_for_mode, placement_for
-from service.cluster.watch import marks_dir
+from service.cluster.unix_mode import (
+    backend_for_mode,
+    end_marks_for,
+    placement_for,
+    users_of_live_runs,
+)
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
 from service.local.runner import LocalRunner
@@ -77,7 +81,9 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _poller_ctx(app: web.Application) -> AsyncIterator[None]:
-    poller = Poller(app[LEDGER_KEY], app[CONFIG_KEY].cluster, app[BACKEND_KEY])
+    config = app[CONFIG_KEY]
+    poller = Poller(app[LEDGER_KEY], config.cluster, app[BACKEND_KEY],
+                    marks=end_marks_for(config))
     app[POLLER_KEY] = poller
     app[CANCELS_KEY] = Cancels(app[BACKEND_KEY], poller)  # batched: one scancel for many
     task = asyncio.create_task(poller.run())
@@ -97,7 +103,8 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SUBMISSION_QUEUE_KEY] = submissions
     # Runs a restart left without job ids or unfollowed, at once and then now and then.
     reconciler = Reconciler(app[LEDGER_KEY], submissions,
-                            app[CONFIG_KEY].cluster.reconcile_interval_s)
+                            app[CONFIG_KEY].cluster.reconcile_interval_s,
+                            slurm_names=SlurmByName(_job_users(app)))
     task = asyncio.create_task(reconciler.run())
     yield
     task.cancel()
@@ -109,9 +116,7 @@ async def _submissions_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _disk_watch_ctx(app: web.Application) -> AsyncIterator[None]:
     """Running runs' folders, measured against limits.max_run_mb (0: none)."""
     limits = app[CONFIG_KEY].limits
-    # Identity mode "unix": runs' folders are their users'; the file-system quota
-    # of each user is the bound there (docs/admin.md).
-    if limits.max_run_mb <= 0 or app[CONFIG_KEY].identity.unix:
+    if limits.max_run_mb <= 0:
         yield
         return
     watch = DiskWatch(app[LEDGER_KEY], app[BACKEND_KEY], limits, app[LOCAL_RUNNER_KEY])
@@ -142,6 +147,14 @@ async def _retention_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+def _job_users(app: web.Application) -> Callable[[], Sequence[str]]:
+    """Whose jobs Slurm is asked about: the service account's, or in identity mode
+    "unix" the users' of the live runs (the ledger's, once the store is open)."""
+    if not app[CONFIG_KEY].identity.unix:
+        return tuple
+    return lambda: users_of_live_runs(app[LEDGER_KEY])
+
+
 def create_app(config: Config, backend: ClusterBackend | None = None,
                probe: ControllerProbe | None = None) -> web.Application:
     """The service. `backend` and `probe` are its ways to the cluster: the
@@ -157,7 +170,7 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     # Snakemake too (ws's executor).
     # identity mode "unix": submitted and cancelled as each run's Unix user.
     app[BACKEND_KEY] = backend or backend_for_mode(config, backend_for(
-        config.cluster, runner, end_marks=marks_dir(config.runs_dir)))
+        config.cluster, runner, end_marks=end_marks_for(config), users=_job_users(app)))
     app[PROBE_KEY] = probe or ControllerProbe()
     app[UPLOAD_GATE_KEY] = UploadGate(config.limits.max_unauthenticated_uploads)
     app[LARGE_ANSWERS_KEY] = LargeAnswers(config.limits.max_large_answers)

@@ -11,6 +11,7 @@ from service.cluster.disk_watch import DiskWatch
 from service.core.config import LimitsConfig
 from service.core.store import Store
 from service.runs.exits import read_exit_records
+from service.runs.folder import RunFolder
 from service.runs.ledger import Ledger
 from service.runs.state import RunState, ended
 from tests.unit.fakes import FakeBackend
@@ -62,14 +63,29 @@ class RecordingLocalRuns:
 
 
 async def test_a_local_run_past_its_bound_is_killed_and_says_why(tmp_path: Path) -> None:
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "staging").mkdir()
     ledger = Ledger(Store(tmp_path / "ws.sqlite3"), tmp_path / "runs")
-    big, small = tmp_path / "big", tmp_path / "small"
-    for folder, size in ((big, 3), (small, 0)):
-        (folder / "status").mkdir(parents=True)
-        (folder / "work").mkdir()
-        (folder / "work" / "out").write_bytes(b"x" * size * MB)
-    local = RecordingLocalRuns([big, small])
+    build = builder(tmp_path / "staging")
+    folders = []
+    for size in (3, 0, 3):
+        folder, _ = await ledger.create("local", "sw_example", "alice",
+                                        record_for("local"), build)
+        folder.work.mkdir()
+        (folder.work / "out").write_bytes(b"x" * size * MB)
+        folders.append(folder)
+    big, small, not_running = folders
+    local = RecordingLocalRuns([big.path, small.path])
     await DiskWatch(ledger, FakeBackend(), LimitsConfig(max_run_mb=1), local).check_once()
-    assert local.killed == [big]
-    assert (big / "status" / records.DISK_EXCEEDED_RECORD).read_text() == "1\n"
+    assert local.killed == [big.path]
+    assert big.disk_exceeded.read_text() == "1\n"
+    assert not not_running.disk_exceeded.exists()
     ledger.close()
+
+
+def test_a_unix_mode_run_s_note_is_kept_with_the_service_s_own_files(tmp_path: Path) -> None:
+    # The run folder is its user's (the service writes nothing there).
+    folder = RunFolder(tmp_path / "wsalice" / "f", meta=tmp_path / "unix-runs" / "f")
+    assert folder.disk_exceeded == tmp_path / "unix-runs" / "f" / records.DISK_EXCEEDED_RECORD
+    assert RunFolder(tmp_path / "f").disk_exceeded == \
+        tmp_path / "f" / "status" / records.DISK_EXCEEDED_RECORD

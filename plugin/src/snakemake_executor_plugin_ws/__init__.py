@@ -165,7 +165,9 @@ class Executor(RemoteExecutor):
             command=shell_command(job, self.workflow), status_dir=status_dir,
             threads=job.threads, inputs=tuple(str(f) for f in job.input),
             latency_wait_s=int(self.workflow.execution_settings.latency_wait or 0),
-            prologue=self.settings.prologue, end_marks=self.settings.end_marks,
+            prologue=self.settings.prologue,
+            # A job run here (a local run, job.sh) has no Slurm id for a mark to name.
+            end_marks=None if self.settings.run_here else self.settings.end_marks,
             bind_checks=jobscript.parse_bind_checks(self.settings.bind_check))
         exit_record = jobscript.exit_record(script)
         if os.path.lexists(exit_record):

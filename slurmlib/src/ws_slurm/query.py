@@ -7,7 +7,7 @@ jobs' exit records) then tell everything."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from ws_slurm import sacct, squeue
 from ws_slurm.named import jobs_of_runs, parse_named_jobs
@@ -18,13 +18,17 @@ log = logging.getLogger(__name__)
 
 
 class SlurmQuery:
-    def __init__(self, runner: Runner = run, whole_account: bool = True) -> None:
+    def __init__(self, runner: Runner = run, whole_account: bool = True,
+                 users: Callable[[], Sequence[str]] = tuple) -> None:
         """`whole_account`: one squeue for every job of the account (--me), so that
         a job it leaves out is one Slurm does not know; else squeue by job ids
         (an account with many jobs of its own), which fails as a whole when it
-        no longer knows one of them."""
+        no longer knows one of them. `users`: whose jobs "the account" is, asked
+        anew at each query; none: the calling account's (a service that submits
+        as its users, identity mode "unix", names them)."""
         self.runner = runner
         self.whole_account = whole_account
+        self.users = users
         self.queries = 0  # commands run, for tests and benchmarks
         self.accounting = True  # False once sacct has said accounting is disabled
 
@@ -33,8 +37,8 @@ class SlurmQuery:
         the whole account."""
         known: dict[int, JobInfo] = {}
         self.queries += 1
-        result = await self.runner(squeue.states_argv(None if self.whole_account
-                                                      else job_ids))
+        result = await self.runner(squeue.states_argv(
+            None if self.whole_account else job_ids, users=self.users()))
         answered = result.ok and self.whole_account
         if result.ok:
             known.update(parse_states(result.stdout))
@@ -59,7 +63,8 @@ class SlurmQuery:
         and sacct both answered, or the cluster keeps no accounting). sacct from
         `since` (epoch seconds), and only for the runs squeue found nothing of."""
         self.queries += 1
-        result = await self.runner(squeue.by_name_argv(runs.values()))
+        users = self.users()
+        result = await self.runner(squeue.by_name_argv(runs.values(), users=users))
         if not result.ok:
             log.warning("squeue failed: %s", result.stderr.strip())
             return None, False
@@ -68,7 +73,7 @@ class SlurmQuery:
         if not missing or not self.accounting:
             return found, True
         self.queries += 1
-        result = await self.runner(sacct.by_name_argv(missing.values(), since))
+        result = await self.runner(sacct.by_name_argv(missing.values(), since, users=users))
         if result.ok:
             found.update(jobs_of_runs(parse_named_jobs(result.stdout), missing))
             return found, True

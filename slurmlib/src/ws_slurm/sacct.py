@@ -4,7 +4,7 @@ passing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def states_argv(job_ids: Iterable[int], sacct: str = "sacct") -> list[str]:
@@ -13,10 +13,14 @@ def states_argv(job_ids: Iterable[int], sacct: str = "sacct") -> list[str]:
             "--format=JobIDRaw,State"]
 
 
-def by_name_argv(names: Iterable[str], since: float, sacct: str = "sacct") -> list[str]:
-    """sacct looks back to midnight unless told: from `since` (epoch seconds)."""
+def by_name_argv(names: Iterable[str], since: float, sacct: str = "sacct",
+                 users: Sequence[str] = ()) -> list[str]:
+    """sacct looks back to midnight unless told: from `since` (epoch seconds). By
+    name it shows the calling account's jobs only, unless asked for `users`' (by
+    id, every user's: states_argv)."""
     start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(since))
-    return [sacct, "--noheader", "--parsable2", "--allocations", f"--starttime={start}",
+    whose = ["--user=" + ",".join(sorted(set(users)))] if users else []
+    return [sacct, "--noheader", "--parsable2", "--allocations", *whose, f"--starttime={start}",
             "--name=" + ",".join(sorted(set(names))),
             "--format=JobIDRaw,State,JobName,WorkDir"]
 

@@ -1,0 +1,126 @@
+"""Identity mode "unix": the service follows its users' runs as in the service
+mode, through kill -9 with runs in flight and reconciliation after a restart
+(test_crash.py, test_reconcile.py), and stops a run that writes past
+limits.max_run_mb (test_request_limits.py), cancelling it as its user. The jobs
+are the users', which squeue's and sacct's --me (the service account's) would
+not show: the service asks for its runs' users' jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from service.runs.folder import folder_name, run_path
+from tests.integration.test_crash import kill_9
+from tests.live import (
+    LiveService,
+    build_images,
+    cluster_run,
+    make_service,
+    run_key,
+    slurm_jobs_of,
+    wait_final,
+    wait_state,
+)
+
+pytestmark = pytest.mark.cluster
+RUNS = Path("/srv/ws-runs")
+ALICE = "wsalice"
+KINDS = [("python /add.py 4 5", "OK", "9.0"), ("exit 3", "NOK", None),
+         ("sleep 3; python /add.py 1 2", "OK", "3.0")]
+
+
+@contextlib.contextmanager
+def unix_service(**sections: dict[str, Any]) -> Iterator[LiveService]:
+    svc = make_service(build_images(), identity={"mode": "unix"}, **sections)
+    try:
+        result = svc.admin("user", "unix", "alice", ALICE)
+        assert result.returncode == 0, result.stderr
+        svc.runs_at = RUNS / ALICE
+        yield svc
+    finally:
+        svc.stop()
+
+
+@pytest.fixture
+def service() -> Iterator[LiveService]:
+    with unix_service(cluster={"reconcile_interval_s": 2.0}) as svc:
+        yield svc
+
+
+def meta_of(service: LiveService, answer: dict[str, Any]) -> Path:
+    """The service's own files of a unix-mode run (state_dir/unix-runs/<folder>)."""
+    return service.state_dir / "unix-runs" / folder_name(run_key(service, answer))
+
+
+def test_kill_9_with_the_users_runs_in_flight(service: LiveService) -> None:
+    runs = []
+    for kill_after in (0.0, 1.0):
+        for cmd, cr, stdout in KINDS:
+            runs.append((cluster_run(service, cmd=cmd), cr, stdout))
+        time.sleep(kill_after)  # before any submission, then amid them
+        kill_9(service).wait(timeout=30)
+        service.start()
+    for answer, cr, stdout in runs:
+        report = wait_final(answer["url"], timeout=180)["info"]["report"]
+        assert report["cr"] == cr, report
+        if stdout is not None:
+            served = requests.get(answer["urls"]["run"], timeout=30).json()["info"]
+            assert served["stdout"] == stdout, served
+    for answer, _, _ in runs:
+        folder = run_path(service.runs_dir, run_key(service, answer))
+        assert slurm_jobs_of(folder, meta_of(service, answer), ALICE) == {
+            wait_final(answer["url"])["info"]["report"]["process"]["job_id"]}
+
+
+def test_a_run_whose_job_ids_were_lost_is_found_again_by_name(service: LiveService) -> None:
+    found = cluster_run(service, cmd="sleep 5; python /add.py 4 5")
+    process = wait_state(found["url"], lambda body: bool(
+        body["info"]["report"]["process"].get("job_id")), timeout=60, longest=5.0)[
+        "info"]["report"]["process"]
+    job_id = process["job_id"]
+    service.stop(kill=True)
+    # What a crash between sbatch and the save leaves: no ids in the service's
+    # state, no exit of Snakemake's child nor jobs list in the user's folder.
+    meta = meta_of(service, found)
+    state_file = meta / "state.json"
+    owner = state_file.stat()
+    state = json.loads(state_file.read_text())
+    state.update(job_id=None, jobs=[])
+    state_file.write_text(json.dumps(state))
+    os.chown(state_file, owner.st_uid, owner.st_gid)
+    folder = run_path(service.runs_dir, run_key(service, found))
+    for name in ("snakemake.exit", "jobs.json"):
+        (folder / "status" / name).unlink(missing_ok=True)
+    old = time.time() - 120
+    os.utime(folder / "status" / "submission.started", (old, old))
+    service.start()
+    report = wait_final(found["url"], timeout=120)["info"]["report"]
+    assert report["cr"] == "OK", report
+    assert report["process"]["job_id"] == job_id  # found by name, not submitted again
+    assert requests.get(found["urls"]["run"], timeout=30).json()["info"]["stdout"] == "9.0"
+    assert slurm_jobs_of(folder, meta, ALICE) == {job_id}
+    assert "found again" in service.log()
+
+
+def test_a_run_that_writes_past_its_bound_is_cancelled_as_its_user() -> None:
+    with unix_service(limits={"max_run_mb": 1, "disk_check_s": 0.5}) as live:
+        answer = cluster_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 120",
+                             returned_type="stdout")
+        report = wait_final(answer["url"], timeout=90)["info"]["report"]
+        assert report["cr"] == "NOK", report
+        assert report["process"]["cause"].startswith("the run's folder grew past 1 MB"), \
+            report
+        assert report["process"]["latest_state"] == "CANCELLED"
+        # The note is the service's own; the user's folder got nothing of it.
+        assert (meta_of(live, answer) / "disk.exceeded").is_file()
+        folder = run_path(live.runs_dir, run_key(live, answer))
+        assert not (folder / "status" / "disk.exceeded").exists()
