@@ -110,11 +110,8 @@ class RunFolder:
         return (self.meta or self.path) / "download.json"
 
     @property
-    def disk_exceeded(self) -> Path:
-        """The service's note that it stopped the run for its size: in status/, or
-        with the service's own files where the run folder is the user's."""
-        return self.meta / DISK_EXCEEDED_RECORD if self.meta else \
-            self.status / DISK_EXCEEDED_RECORD
+    def disk_exceeded(self) -> Path:  # the service's note: never in a user's folder
+        return (self.meta or self.status) / DISK_EXCEEDED_RECORD
 
 
 def new_key() -> str:
