@@ -246,7 +246,8 @@ class Reconciler:
             log.info("run %s: its jobs %s found again", name,
                      ",".join(map(str, decision.job_ids)))
             if not facts.listed:
-                rebuild_jobs_list(self.ledger.folder(key).status, decision.job_ids)
+                folder = self.ledger.folder(key)
+                rebuild_jobs_list(folder.status, decision.job_ids, into=folder.meta)
             await self.submissions.submitted(key, name, decision.job_ids)
         elif decision.action == SUBMIT:
             log.info("run %s: never submitted; submitting it now", name)
@@ -256,19 +257,21 @@ class Reconciler:
             await self.submissions.end(key, decision.cause)
 
 
-def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...]) -> bool:
+def rebuild_jobs_list(status: Path, job_ids: tuple[int, ...], into: Path | None = None
+                      ) -> bool:
     """The executor's jobs list (which job's exit record is whose), for a run whose
     child was cut off between sbatch and writing it: ws's workflow has one job, so
-    one job script in status/ and one job found in Slurm make it whole."""
+    one job script in status/ and one job found in Slurm make it whole. Written in
+    status/, or `into` (the service's own folder of a unix-mode run)."""
     try:
-        if os.path.lexists(status / "jobs.json"):
+        if any(os.path.lexists(d / "jobs.json") for d in (status, into) if d):
             return False
         scripts = [m for e in os.scandir(status) if e.is_file(follow_symlinks=False)
                    and (m := JOB_SCRIPT.fullmatch(e.name))]
         if len(scripts) != 1 or len(job_ids) != 1:
             return False
         rule, jobid = scripts[0].groups()
-        records.write_jobs(str(status), [records.JobEntry(
+        records.write_jobs(str(into or status), [records.JobEntry(
             int(jobid), rule, job_ids[0], f"status/{records.exit_name(rule, int(jobid))}")])
     except OSError:
         log.exception("reconciliation: the jobs list cannot be rebuilt")

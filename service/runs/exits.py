@@ -18,7 +18,11 @@ from service.runs.state import ExitRecords, JobExit
 
 def _jobs(folder: RunFolder) -> tuple[JobExit, ...]:
     jobs = []
-    for entry in records.read_jobs(str(folder.status)):
+    # The jobs list the service rebuilt for a unix-mode run (reconcile.py) is with
+    # its own files: the user's status/ is not the service's to write.
+    listed = records.read_jobs(str(folder.status)) or (
+        records.read_jobs(str(folder.meta)) if folder.meta else [])
+    for entry in listed:
         # Only a plain name inside status/: the list says where, the folder decides.
         name = os.path.basename(entry.exit)
         exit_status = records.read_exit(str(folder.status / name)) if name else None

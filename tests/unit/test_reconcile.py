@@ -283,6 +283,20 @@ def test_the_jobs_list_is_rebuilt_only_when_unambiguous(tmp_path: Path) -> None:
     assert not rebuild_jobs_list(tmp_path / "two" / "status", (7,))
 
 
+def test_a_unix_mode_run_s_rebuilt_jobs_list_is_the_service_s_own(tmp_path: Path) -> None:
+    # The run folder is the user's: the service writes the list with its own files.
+    user, meta = tmp_path / "wsalice" / "f", tmp_path / "unix-runs" / "f"
+    (user / "status").mkdir(parents=True)
+    meta.mkdir(parents=True)
+    (user / "status" / "run_command.0.sh").write_text("#!/bin/bash\n")
+    (user / "status" / "run_command.0.exit").write_text("0\n")
+    assert rebuild_jobs_list(user / "status", (7,), into=meta)
+    assert not (user / "status" / "jobs.json").exists()
+    jobs = read_exit_records(RunFolder(user, meta=meta)).jobs
+    assert [(j.rule, j.slurm_id, j.exit) for j in jobs] == [("run_command", 7, 0)]
+    assert not rebuild_jobs_list(user / "status", (9,), into=meta)  # never replaced
+
+
 async def test_many_unfollowed_runs_cost_two_queries_a_round(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store(tmp_path / "ws.sqlite3")
