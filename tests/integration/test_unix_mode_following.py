@@ -21,10 +21,12 @@ import requests
 from service.runs.folder import folder_name, run_path
 from tests.integration.test_crash import kill_9
 from tests.live import (
+    WS_USER,
     LiveService,
     build_images,
     cluster_run,
     make_service,
+    run,
     run_key,
     slurm_jobs_of,
     wait_final,
@@ -124,3 +126,47 @@ def test_a_run_that_writes_past_its_bound_is_cancelled_as_its_user() -> None:
         assert (meta_of(live, answer) / "disk.exceeded").is_file()
         folder = run_path(live.runs_dir, run_key(live, answer))
         assert not (folder / "status" / "disk.exceeded").exists()
+
+
+def must(argv: list[str]) -> None:
+    result = run(argv)
+    assert result.returncode == 0, result
+
+
+@contextlib.contextmanager
+def private_jobs(operator: bool) -> Iterator[None]:
+    """Slurm's PrivateData=jobs for a while: squeue shows every user only their own
+    jobs (`operator`: the service account made a Slurm operator, as docs/admin.md
+    tells a site with it to do). Restored, whatever happens (scripts/slurm-up.sh
+    would rewrite slurm.conf otherwise)."""
+    conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    original = conf.read_text()
+    try:
+        conf.write_text(original + "PrivateData=jobs\n")
+        must(["scontrol", "reconfigure"])
+        if operator:
+            must(["sacctmgr", "-i", "modify", "user", WS_USER, "set", "adminlevel=Operator"])
+        yield
+    finally:
+        run(["sacctmgr", "-i", "modify", "user", WS_USER, "set", "adminlevel=None"])
+        conf.write_text(original)
+        must(["scontrol", "reconfigure"])
+
+
+def test_with_private_jobs_an_operator_service_still_follows_its_users_jobs(
+        service: LiveService) -> None:
+    with private_jobs(operator=False):
+        answer = cluster_run(service, cmd="sleep 30")
+        job = wait_state(answer["url"], lambda body: bool(
+            body["info"]["report"]["process"].get("job_id")), timeout=60, longest=5.0)[
+            "info"]["report"]["process"]["job_id"]
+        hidden = run(["runuser", "-u", WS_USER, "--", "squeue", "-h", f"--users={ALICE}",
+                      "-o", "%i"])
+        assert str(job) not in hidden.stdout.split()  # what the service would not see
+        must(["scancel", str(job)])
+    with private_jobs(operator=True):
+        answer = cluster_run(service, cmd="python /add.py 4 5")
+        report = wait_final(answer["url"], timeout=120)["info"]["report"]
+        assert report["cr"] == "OK", report
+        assert requests.get(answer["urls"]["run"], timeout=30).json()["info"]["stdout"] \
+            == "9.0"
