@@ -51,6 +51,19 @@ def kill_9(live: LiveService) -> subprocess.Popen[bytes]:
     return old
 
 
+def check_ended_right(runs: list[tuple[dict[str, Any], str, str | None]]) -> None:
+    """Each run (its POST's answer, its final cr, its stdout or None for `exit 3`)
+    ended as it should, its results served."""
+    for answer, cr, stdout in runs:
+        report = wait_final(answer["url"], timeout=180)["info"]["report"]
+        assert report["cr"] == cr, report
+        if stdout is not None:
+            served = requests.get(answer["urls"]["run"], timeout=30).json()["info"]
+            assert served["stdout"] == stdout, served
+        else:
+            assert "status 3" in report["process"]["cause"], report
+
+
 def test_kill_9_five_times_with_30_runs_in_flight(service_factory: Any) -> None:
     live = service_factory(cluster={"reconcile_interval_s": 5.0})
     runs: list[tuple[dict[str, Any], str, str | None]] = []
@@ -75,14 +88,7 @@ def test_kill_9_five_times_with_30_runs_in_flight(service_factory: Any) -> None:
     print(f"restart after kill -9 answered in {max(restarts):.2f} s at most "
           f"({', '.join(f'{r:.2f}' for r in restarts)})")
     assert "already uses" not in live.log()
-    for answer, cr, stdout in runs:
-        report = wait_final(answer["url"], timeout=180)["info"]["report"]
-        assert report["cr"] == cr, report
-        if stdout is not None:
-            served = requests.get(answer["urls"]["run"], timeout=30).json()["info"]
-            assert served["stdout"] == stdout, served
-        else:
-            assert "status 3" in report["process"]["cause"], report
+    check_ended_right(runs)
     twice = {}
     for answer, _, _ in runs:
         folder = run_path(live.runs_dir, run_key(live, answer))

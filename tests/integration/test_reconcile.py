@@ -29,10 +29,12 @@ def job_ids(answer: dict[str, Any]) -> list[int]:
     return [int(process["job_id"])]
 
 
-def forget_job_ids(folder: Path, keep_jobs_list: bool = True) -> None:
-    """What a crash between sbatch and the save leaves: no ids in state.json, no
-    exit of Snakemake's child, a submission begun a while ago."""
-    state_file = folder / "state.json"
+def forget_job_ids(folder: Path, keep_jobs_list: bool = True, meta: Path | None = None
+                   ) -> None:
+    """What a crash between sbatch and the save leaves: no ids in state.json (in
+    `meta`, the service's own folder of a unix-mode run), no exit of Snakemake's
+    child, a submission begun a while ago."""
+    state_file = (meta or folder) / "state.json"
     stat = state_file.stat()
     state = json.loads(state_file.read_text())
     state.update(job_id=None, jobs=[])

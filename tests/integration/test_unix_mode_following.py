@@ -8,7 +8,6 @@ not show: the service asks for its runs' users' jobs."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -19,7 +18,8 @@ import pytest
 import requests
 
 from service.runs.folder import folder_name, run_path
-from tests.integration.test_crash import kill_9
+from tests.integration.test_crash import check_ended_right, kill_9
+from tests.integration.test_reconcile import forget_job_ids
 from tests.live import (
     WS_USER,
     LiveService,
@@ -71,12 +71,7 @@ def test_kill_9_with_the_users_runs_in_flight(service: LiveService) -> None:
         time.sleep(kill_after)  # before any submission, then amid them
         kill_9(service).wait(timeout=30)
         service.start()
-    for answer, cr, stdout in runs:
-        report = wait_final(answer["url"], timeout=180)["info"]["report"]
-        assert report["cr"] == cr, report
-        if stdout is not None:
-            served = requests.get(answer["urls"]["run"], timeout=30).json()["info"]
-            assert served["stdout"] == stdout, served
+    check_ended_right(runs)
     for answer, _, _ in runs:
         folder = run_path(service.runs_dir, run_key(service, answer))
         assert slurm_jobs_of(folder, meta_of(service, answer), ALICE) == {
@@ -93,17 +88,8 @@ def test_a_run_whose_job_ids_were_lost_is_found_again_by_name(service: LiveServi
     # What a crash between sbatch and the save leaves: no ids in the service's
     # state, no exit of Snakemake's child nor jobs list in the user's folder.
     meta = meta_of(service, found)
-    state_file = meta / "state.json"
-    owner = state_file.stat()
-    state = json.loads(state_file.read_text())
-    state.update(job_id=None, jobs=[])
-    state_file.write_text(json.dumps(state))
-    os.chown(state_file, owner.st_uid, owner.st_gid)
     folder = run_path(service.runs_dir, run_key(service, found))
-    for name in ("snakemake.exit", "jobs.json"):
-        (folder / "status" / name).unlink(missing_ok=True)
-    old = time.time() - 120
-    os.utime(folder / "status" / "submission.started", (old, old))
+    forget_job_ids(folder, keep_jobs_list=False, meta=meta)
     service.start()
     report = wait_final(found["url"], timeout=120)["info"]["report"]
     assert report["cr"] == "OK", report
