@@ -96,7 +96,7 @@ def test_sudo_lists_one_program_and_nothing_else() -> None:
     rules = " ".join(result.stdout.split("may run the following commands on", 1)[1]
                      .split("\n", 1)[1].split())
     assert rules == (f"(%ws-users, !root, !#0) NOPASSWD: {PROGRAM} "
-                     "^(create|submit|cancel|remove) [0-9a-f]{40}$"), result.stdout
+                     "^(create|submit|cancel|remove|run) [0-9a-f]{40}$"), result.stdout
 
 
 @pytest.mark.parametrize("argv", [
@@ -224,6 +224,7 @@ from service.catalogue.softwares import Container, Software
 from service.core.config import Config
 from service.core.params import Params
 from service.runs import workflow
+from service.runs.folder import folder_name
 from service.runs.lifecycle import _build
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
@@ -236,7 +237,7 @@ record = RunRecord(key=key, name="sw_example", owner="alice", number=1, kind="cl
 resources = workflow.resources_for(request, workflow.profile_defaults(config.cluster.profile_dir))
 staging = runs / ".staging"
 staging.mkdir(exist_ok=True)
-built = _build(staging, config, record, software, [], resources)
+built = _build(staging, runs / folder_name(key), config, record, software, [], resources)
 built.rename(runs / built.name)
 """
 
