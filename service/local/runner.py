@@ -64,6 +64,8 @@ class LocalRunner:
         (runs started before it is ready start Snakemake cold)."""
         if self.config.warm_snakemake:
             self._starting = asyncio.create_task(self._start_warm())
+        else:
+            log.info("no warm Snakemake: each run starts Snakemake cold")
 
     async def _start_warm(self) -> None:
         warm = self._warming = WarmSnakemake()
