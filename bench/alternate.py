@@ -30,7 +30,8 @@ def compare(n: int, warm_up: int, service_settings: dict[str, Any], baseline_scr
     if prepare is not None:
         prepare(live)
     deadline = time.time() + 180  # the warm Snakemake warms up in the background
-    while "warm Snakemake ready" not in live.log() and time.time() < deadline:
+    while (not any(said in live.log() for said in ("warm Snakemake ready", "no warm Snakemake"))
+           and time.time() < deadline):
         time.sleep(0.5)
     baseline = subprocess.Popen(
         ["runuser", "-u", WS_USER, "--", "/usr/bin/python3", "-c", baseline_script,

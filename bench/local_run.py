@@ -1,12 +1,20 @@
 """Local runs against the bare container: median time per run, and the ratio.
 
-    .venv/bin/python bench/local_run.py [-n 20]     (as root, cluster up)
+    .venv/bin/python bench/local_run.py [-n 20] [--cold | --unix]   (as root, cluster up)
 
 Starts a service of its own under the service account (as the tests do), then
 alternates N local runs of sw_example through the API (`python /add.py 4 5`,
 the generated Snakemake workflow included) with N bare
 `apptainer exec <sif> python /add.py 4 5` run by the same account, so both see
-the same machine noise. Prints both medians and their ratio."""
+the same machine noise. Prints both medians and their ratio. Each run's
+Snakemake is forked from the warm Snakemake process, unless:
+
+    --cold   the service without the warm Snakemake: each run's job.sh starts
+             Snakemake anew (what unix mode does, in service mode)
+    --unix   identity mode "unix": alice is mapped to the test user wsalice, each
+             run's folder is made and its job.sh run as wsalice through
+             ws-as-user (`prlimit -- sudo -u wsalice ws-as-user run`: Snakemake
+             started cold)."""
 
 from __future__ import annotations
 
@@ -43,9 +51,23 @@ def one_run(live: LiveService, session: requests.Session) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=20)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--cold", action="store_true", help="no warm Snakemake")
+    mode.add_argument("--unix", action="store_true",
+                      help='identity mode "unix", alice mapped to wsalice')
     args = parser.parse_args()
-    compare(args.n, 2, {"local": {"max_concurrent": 1}}, BASELINE, one_run,
-            "local run through the API", "bare apptainer exec")
+
+    def map_alice(live: LiveService) -> None:
+        result = live.admin("user", "unix", "alice", "wsalice")
+        assert result.returncode == 0, result.stderr
+    settings: dict[str, dict[str, object]] = {"local": {"max_concurrent": 1}}
+    if args.cold:
+        settings["local"]["warm_snakemake"] = False
+    if args.unix:
+        settings["identity"] = {"mode": "unix"}
+    compare(args.n, 2, settings, BASELINE, one_run,
+            "local run through the API", "bare apptainer exec",
+            map_alice if args.unix else None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Bounded: at most `max_concurrent` at once, at most `max_waiting` waiting
 (beyond that: Busy, 503 with Retry-After), each killed at `time_limit_s`.
 Snakemake runs in a child of the warm Snakemake process when it is up (its
 start-up is what a local run would otherwise mostly wait for), else through
-the run's job.sh, as on the cluster."""
+the run's job.sh, as on the cluster. A `launch` given replaces both (identity
+mode "unix": as_user_launch, job.sh run as the run's Unix user)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from service.core.config import LocalRunConfig
@@ -34,16 +36,27 @@ log = logging.getLogger(__name__)
 SUBMISSION_NICE = 10
 
 
+@dataclass(frozen=True)
+class Started:
+    """A local run's processes, launched: their exit status, and how to kill them."""
+    exited: Awaitable[int]
+    kill: Callable[[], None]
+
+
+Launch = Callable[[RunFolder, LocalLimits], Awaitable[Started]]
+
+
 class LocalRunner:
-    def __init__(self, config: LocalRunConfig) -> None:
+    def __init__(self, config: LocalRunConfig, launch: Launch | None = None) -> None:
         self.config = config
+        self.launch = launch or self._launch
         self._slots = asyncio.Semaphore(config.max_concurrent)
         self._waiting = 0
         self._per_owner: Counter[str] = Counter()  # runs going on or waiting, per user
         self.warm: WarmSnakemake | None = None
         self._starting: asyncio.Task[None] | None = None
         self._warming: WarmSnakemake | None = None
-        self._running: dict[Path, int] = {}  # run folder -> its process group
+        self._running: dict[Path, Started] = {}  # run folder -> its processes
 
     async def start(self) -> None:
         """Start the warm Snakemake in the background: its warm-up runs a whole
@@ -51,6 +64,8 @@ class LocalRunner:
         (runs started before it is ready start Snakemake cold)."""
         if self.config.warm_snakemake:
             self._starting = asyncio.create_task(self._start_warm())
+        else:
+            log.info("no warm Snakemake: each run starts Snakemake cold")
 
     async def _start_warm(self) -> None:
         warm = self._warming = WarmSnakemake()
@@ -105,8 +120,12 @@ class LocalRunner:
         await ledger.change(key, end)
         return end
 
-    async def _launch(self, folder: RunFolder,
-                      limits: LocalLimits) -> tuple[int, Awaitable[int]]:
+    async def _launch(self, folder: RunFolder, limits: LocalLimits) -> Started:
+        pid, exited = await self._start(folder, limits)
+        return Started(exited, lambda: _kill_group(pid))
+
+    async def _start(self, folder: RunFolder,
+                     limits: LocalLimits) -> tuple[int, Awaitable[int]]:
         if self.warm is not None and self.warm.alive:
             with contextlib.suppress(WarmSnakemakeGone):
                 return await self.warm.fork(folder.path, rlimits=rlimits(limits))
@@ -138,20 +157,20 @@ class LocalRunner:
 
     async def _execute(self, folder: RunFolder, state: RunState, limits: LocalLimits,
                        now: Callable[[], float]) -> RunState:
-        pid, exited = await self._launch(folder, limits)
-        waiting = asyncio.ensure_future(exited)
-        self._running[folder.path] = pid
+        started = await self.launch(folder, limits)
+        waiting = asyncio.ensure_future(started.exited)
+        self._running[folder.path] = started
         try:
             code = await asyncio.wait_for(asyncio.shield(waiting), self.config.time_limit_s)
         except TimeoutError:
-            _kill_group(pid)
+            started.kill()
             await waiting
             records = await asyncio.to_thread(read_exit_records, folder)
             return ended(state, "TIMEOUT", records, now()).moved_to(
                 now(), cause=f"the run reached the time limit of local runs "
                       f"({self.config.time_limit_s:g} s)")
         except asyncio.CancelledError:
-            _kill_group(pid)
+            started.kill()
             raise
         finally:
             self._running.pop(folder.path, None)
@@ -159,16 +178,15 @@ class LocalRunner:
         records = await asyncio.to_thread(read_exit_records, folder)
         return ended(state, "COMPLETED" if code == 0 else "FAILED", records, now())
 
-
     def running(self) -> list[Path]:
         """The folders of the local runs whose processes run now."""
         return list(self._running)
 
     def kill(self, folder: Path) -> None:
         """Kill the local run of this folder (it ends as a failed run)."""
-        pid = self._running.get(folder)
-        if pid is not None:
-            _kill_group(pid)
+        started = self._running.get(folder)
+        if started is not None:
+            started.kill()
 
 
 def _kill_group(pid: int) -> None:

@@ -96,8 +96,9 @@ def _write_workflow(path: Path, final: Path, config: Config, record: RunRecord,
     write_job_settings(path, final, config, record, resources, f"run {record.jobname}")
 
 
-def _build(staging: Path, config: Config, record: RunRecord, software: Software,
-           files: list[UploadedFile], resources: workflow.Resources) -> Path:
+def _build(staging: Path, final: Path, config: Config, record: RunRecord,
+           software: Software, files: list[UploadedFile],
+           resources: workflow.Resources) -> Path:
     path = staging / runfolder.folder_name(record.key)
     path.mkdir()
     for sub in ("status", "logs", "work"):
@@ -107,7 +108,6 @@ def _build(staging: Path, config: Config, record: RunRecord, software: Software,
     script = workflow.script_to_run(record.request)
     if script and (path / "work" / script).is_file():
         (path / "work" / script).chmod(0o700)
-    final = runfolder.run_path(config.runs_dir, record.key)
     _write_workflow(path, final, config, record, software, resources)
     atomic.write_json(path / "request.json", record.to_dict(), durable=False)
     return path
@@ -151,7 +151,10 @@ async def prepare_run(config: Config, ledger: Ledger, software: Software, owner:
     def build(record: RunRecord) -> Path:
         # Built in <runs_dir>/.staging/<id>/<key>, beside the uploads, to be renamed
         # into <runs_dir>/<key>: one file system, one atomic rename.
-        return _build(staging, config, record, software, files, resources)
+        # job.sh names where the folder will be: the placement's (unix mode: the
+        # owner's Unix user's runs folder).
+        final = ledger.placement.path_of(record.key)
+        return _build(staging, final, config, record, software, files, resources)
 
     folder, record = await ledger.create(kind, software.name, owner, record_for, build,
                                          max_live_runs, max_stored_bytes)

@@ -40,6 +40,10 @@ class Placement(Protocol):
         """The folder of an existing run; NotFound for anything else."""
         ...
 
+    def path_of(self, key: str) -> Path:
+        """Where the run's folder is once published (its job.sh names it)."""
+        ...
+
     def publish(self, built: Path, key: str, first_state: WriteState) -> RunFolder:
         """The folder `built` (in the service's staging area), with its first
         state (written by the ledger's `first_state` in the folder it is given),
@@ -60,6 +64,9 @@ class ServicePlacement:
 
     def find(self, key: str) -> RunFolder:
         return runfolder.find(self.runs_dir, key)
+
+    def path_of(self, key: str) -> Path:
+        return runfolder.run_path(self.runs_dir, key)
 
     def publish(self, built: Path, key: str, first_state: WriteState) -> RunFolder:
         # A burst of POSTs syncs in the thread pool, sharing the file system's
@@ -117,6 +124,10 @@ class UnixPlacement:
         if not folder.request_file.is_file():
             raise NotFound("unknown run key")
         return folder
+
+    def path_of(self, key: str) -> Path:
+        user = self._user(key) or self.unix_user_of(key) or "no-unix-user"
+        return self.runs_dir / user / runfolder.folder_name(key)
 
     def publish(self, built: Path, key: str, first_state: WriteState) -> RunFolder:
         user = self.unix_user_of(key)

@@ -26,7 +26,7 @@ from service.cluster.unix_mode import (
 )
 from service.core.config import Config
 from service.core.store import SERVICE_BUSY_TIMEOUT_MS, Store
-from service.local.runner import LocalRunner
+from service.local.as_user_launch import runner_for_mode
 from service.runs.ledger import Ledger
 from service.runs.retention import run_retention
 from service.web.handlers import (
@@ -163,7 +163,8 @@ def create_app(config: Config, backend: ClusterBackend | None = None,
     app = web.Application(middlewares=[error_middleware], client_max_size=2 * 1024 * 1024)
     app[CONFIG_KEY] = config
     app[JWT_SECRET_KEY] = jwt_secret(config)
-    runner = LocalRunner(config.local)
+    # identity mode "unix": local runs as their users too (local/as_user_launch.py)
+    runner = runner_for_mode(config)
     app[LOCAL_RUNNER_KEY] = runner
     # Jobs reach Slurm and are followed through cluster.backend (ConfigError if it
     # cannot work: the service does not start); their workflows run from the warm

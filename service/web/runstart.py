@@ -13,7 +13,7 @@ from service.accounts.unix_users import runs_as
 from service.accounts.users import get_user
 from service.catalogue.access import access_level
 from service.catalogue.softwares import get_software
-from service.core.errors import AccessDenied, full_disk_is_storage_full
+from service.core.errors import full_disk_is_storage_full
 from service.core.params import Params
 from service.runs import folder as runfolder
 from service.runs.lifecycle import PreparedRun, prepare_run
@@ -65,13 +65,9 @@ async def _admit(request: web.Request, kind: str, staging: Path) -> PreparedRun:
         request[FORMAT_REQUEST_KEY] = params.values["format"]
     user = early_user or await authenticate(request, params)
     if config.identity.unix:
+        # Local and cluster runs alike execute as the user's Unix account.
         account = get_user(store, user)
         runs_as(account.unix_user if account else None, user)
-        if not cluster:
-            # A local run would execute as the service account: not its user's.
-            raise AccessDenied("local runs are not supported in identity mode \"unix\" "
-                               "yet", ["run it on the cluster: POST "
-                                       "/api/software/{identity}/run/{name}"])
     software = get_software(store, request.match_info["name"])
     run_request = parse_run_request(params, cluster=cluster,
                                     allowed_binds=config.cluster.allowed_binds)

@@ -5,7 +5,6 @@ service as any run, and its results served; the other user cannot read it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,10 +104,3 @@ def test_cancel_acts_as_the_user(service: LiveService) -> None:
     sacct = run(["sacct", "-X", "-n", "-P", "-j", str(job), "-o", "User,State"])
     assert sacct.stdout.strip().startswith(f"{ALICE}|CANCELLED"), sacct
 
-
-def test_local_runs_are_refused_in_unix_mode(service: LiveService) -> None:
-    r = requests.post(f"{service.url}/api/software/run/sw_example/",
-                      json={"cmd": "python /add.py 4 5"}, headers=service.auth("alice"),
-                      timeout=30)
-    assert r.status_code == 403, r.text
-    assert "not supported in identity mode" in json.loads(r.text)["error"]

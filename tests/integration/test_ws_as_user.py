@@ -96,7 +96,7 @@ def test_sudo_lists_one_program_and_nothing_else() -> None:
     rules = " ".join(result.stdout.split("may run the following commands on", 1)[1]
                      .split("\n", 1)[1].split())
     assert rules == (f"(%ws-users, !root, !#0) NOPASSWD: {PROGRAM} "
-                     "^(create|submit|cancel|remove) [0-9a-f]{40}$"), result.stdout
+                     "^(create|submit|cancel|remove|run) [0-9a-f]{40}$"), result.stdout
 
 
 @pytest.mark.parametrize("argv", [
@@ -224,6 +224,7 @@ from service.catalogue.softwares import Container, Software
 from service.core.config import Config
 from service.core.params import Params
 from service.runs import workflow
+from service.runs.folder import folder_name
 from service.runs.lifecycle import _build
 from service.runs.parameters import parse_run_request
 from service.runs.record import RunRecord
@@ -236,7 +237,7 @@ record = RunRecord(key=key, name="sw_example", owner="alice", number=1, kind="cl
 resources = workflow.resources_for(request, workflow.profile_defaults(config.cluster.profile_dir))
 staging = runs / ".staging"
 staging.mkdir(exist_ok=True)
-built = _build(staging, config, record, software, [], resources)
+built = _build(staging, runs / folder_name(key), config, record, software, [], resources)
 built.rename(runs / built.name)
 """
 
@@ -278,3 +279,58 @@ def test_submit_runs_the_workflow_as_the_user(folders: list[Path]) -> None:
         result = run(["sacct", "-X", "-n", "-P", "-j", str(jobs[0].slurm_id), "-o", "User"])
         return result.stdout.strip() == ALICE
     _until("sacct record", accounted, 30.0)
+
+
+def _job(folder: Path, user: str, script: str) -> None:
+    code, said = as_user(user, "sh", "-c", f"cat > {folder}/job.sh <<'EOF'\n{script}EOF\n")
+    assert code == 0, said
+
+
+def test_run_gets_the_limits_sudo_was_started_with(folders: list[Path]) -> None:
+    """What local runs of unix mode rely on: the service account lowers soft and
+    hard limits before sudo (prlimit), sudo gives them to the program and its job,
+    and the user cannot raise them again."""
+    folder = run_folder(ALICE, folders)
+    _job(folder, ALICE, "{ id -un; ulimit -Hu; ulimit -Su; ulimit -Hd; ulimit -Ht; "
+                        "ulimit -St; ulimit -Hu unlimited && echo raised || echo kept; "
+                        "} > out.txt 2>/dev/null\n")
+    code, said = as_ws("prlimit", "--nproc=300:300", "--data=629145600:629145600",
+                       "--cpu=30:35", "--", "sudo", "-n", "-u", ALICE, PROGRAM, "run",
+                       folder.name)
+    assert code == 0, said
+    assert (folder / "out.txt").read_text().split() == [
+        ALICE, "300", "300", str(629145600 // 1024), "35", "30", "kept"]
+    assert (folder / "out.txt").owner() == ALICE
+    code, said = sudo_as(ALICE, PROGRAM, "run", folder.name)
+    assert code == 2 and "run already" in said, said
+
+
+# As the service account: start a `run` as alice through sudo in a session of its
+# own, wait for its job to start, SIGTERM sudo (its own child: it cannot signal
+# alice's processes), print sudo's exit status.
+STOP_THROUGH_SUDO = """
+import os, signal, subprocess, sys, time
+program, user, folder = sys.argv[1:]
+proc = subprocess.Popen(["sudo", "-n", "-u", user, program, "run", os.path.basename(folder)],
+                        start_new_session=True, stdin=subprocess.DEVNULL)
+deadline = time.monotonic() + 30
+while not os.path.exists(os.path.join(folder, "bg.pid")):
+    assert time.monotonic() < deadline and proc.poll() is None, "the job never started"
+    time.sleep(0.02)
+proc.send_signal(signal.SIGTERM)
+print(proc.wait(30))
+"""
+
+
+def test_a_sigterm_to_sudo_stops_the_user_s_whole_job(folders: list[Path]) -> None:
+    folder = run_folder(ALICE, folders)
+    _job(folder, ALICE, "sleep 318 &\nsleep 319 &\necho $! > bg.pid.new\n"
+                        "mv bg.pid.new bg.pid\nwait\n")
+    code, said = as_ws("/usr/bin/python3", "-c", STOP_THROUGH_SUDO, PROGRAM, ALICE,
+                       str(folder))
+    assert code == 0 and said.split() == [str(128 + 15)], said
+    # SIGKILLed, reaped by init when it gets to them: waited for, a little.
+    deadline = time.monotonic() + 10
+    while (left := run(["pgrep", "-u", ALICE, "-f", "sleep 31[89]"]).stdout.split()):
+        assert time.monotonic() < deadline, left
+        time.sleep(0.1)

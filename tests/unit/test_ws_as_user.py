@@ -11,8 +11,13 @@ import importlib.util
 import io
 import os
 import pwd
+import re
+import signal
 import stat
+import subprocess
+import sys
 import tarfile
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -306,3 +311,106 @@ def test_create_refuses_an_existing_run_folder(runs: Path) -> None:
     finally:
         os.close(mine)
     assert sorted(os.listdir(runs / _me() / NAME)) == ["status"]
+
+
+# ---- run: a local run's job.sh, in a session of its own ------------------------------
+
+def _env() -> dict[str, str]:
+    return prog.clean_environment(pwd.getpwuid(os.getuid()))
+
+
+def _run_fd(runs: Path) -> int:
+    return os.open(runs / _me() / NAME, os.O_PATH | os.O_DIRECTORY)
+
+
+def test_run_runs_job_sh_in_the_run_folder_once(runs: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = runs / _me() / NAME
+    # Its own session and process group; nothing on stdin, stdout, stderr; the
+    # program's environment, not the caller's.
+    (folder / "job.sh").write_text(
+        'read -r _ _ _ _ pgrp sid _ < /proc/$$/stat\n'
+        'echo "$$ $pgrp $sid" > ids\n'
+        'readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2 > fds\n'
+        'echo "${WS_SECRET:-none} $PATH" > env\n'
+        'exit 7\n')
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("WS_SECRET", "leaked")
+    run = _run_fd(runs)
+    try:
+        assert prog.run_job(run, os.getuid(), _env()) == 7
+        with pytest.raises(prog.Refused, match="run already"):
+            prog.run_job(run, os.getuid(), _env())
+    finally:
+        os.close(run)
+    pid, pgrp, sid = (folder / "ids").read_text().split()
+    assert pid == pgrp == sid
+    assert (folder / "fds").read_text().split() == ["/dev/null"] * 3
+    assert (folder / "env").read_text().split() == ["none", prog.SAFE_PATH]
+    assert (folder / "status" / "run.started").is_file()
+
+
+def test_run_refuses_a_folder_without_a_job_script(runs: Path, tmp_path: Path) -> None:
+    folder = runs / _me() / NAME
+    run = _run_fd(runs)
+    try:
+        with pytest.raises(prog.Refused, match=r"no job\.sh"):
+            prog.run_job(run, os.getuid(), _env())
+        (tmp_path / "elsewhere.sh").write_text("touch ran\n")
+        (folder / "job.sh").symlink_to(tmp_path / "elsewhere.sh")
+        with pytest.raises(prog.Refused, match=r"no job\.sh"):
+            prog.run_job(run, os.getuid(), _env())
+    finally:
+        os.close(run)
+    assert not (folder / "status" / "run.started").exists()
+    assert not (folder / "ran").exists()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie: dead
+    except FileNotFoundError:
+        return True
+
+
+RUN_SESSION = """
+import importlib.machinery, importlib.util, sys
+loader = importlib.machinery.SourceFileLoader("ws_as_user", sys.argv[1])
+spec = importlib.util.spec_from_loader("ws_as_user", loader)
+prog = importlib.util.module_from_spec(spec)
+loader.exec_module(prog)
+sys.exit(prog._run_session(["/bin/bash", "job.sh"], {"PATH": prog.SAFE_PATH}))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_stop_signal_kills_the_job_s_whole_group(tmp_path: Path, signum: int) -> None:
+    (tmp_path / "job.sh").write_text("sleep 300 &\necho $! > bg.pid\nsleep 300\n")
+    proc = subprocess.Popen([sys.executable, "-c", RUN_SESSION, str(PROGRAM)],
+                            cwd=tmp_path)
+    try:
+        started = tmp_path / "bg.pid"
+        deadline = time.monotonic() + 30
+        while not (started.exists() and started.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "job.sh never started"
+            time.sleep(0.02)
+        background = int(started.read_text())
+        proc.send_signal(signum)
+        assert proc.wait(30) == 128 + signum
+        deadline = time.monotonic() + 10
+        while not _gone(background):  # killed: init reaps it when it gets to it
+            assert time.monotonic() < deadline, "the job's background process lives on"
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_rule_the_docs_and_the_program_name_the_same_verbs() -> None:
+    root = PROGRAM.parents[1]
+    pattern = re.compile(r"ws-as-user \^\(([a-z|]+)\) \[0-9a-f\]\{40\}")
+    for path in (root / "scripts" / "unix-users-up.sh", root / "docs" / "admin.md"):
+        found = pattern.search(path.read_text().replace("$PROGRAM", "ws-as-user"))
+        assert found, path
+        assert found.group(1).split("|") == list(prog.VERBS), path
