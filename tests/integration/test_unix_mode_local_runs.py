@@ -107,9 +107,10 @@ def test_the_level_s_rlimits_hold_as_the_user(service: LiveService) -> None:
     r = local_run(service, cmd="python -c 'while True: pass'")
     assert r.status_code == 422, r.text
     assert time.monotonic() - start < TIME_LIMIT_S
-    # sue's level is unbounded.
+    # sue's level has its own bounds (the superuser level's defaults).
     limits = limits_of(stdout_of(local_run(service, user="sue", cmd="cat /proc/self/limits")))
-    assert limits["Max cpu time"] == ("unlimited", "unlimited")
+    assert limits["Max cpu time"] == ("300", "305")
+    assert limits["Max data size"][1] == str(8192 * 1024 * 1024)
 
 
 def processes_of(unix_user: str, folder: Path, marker: str) -> list[str]:
