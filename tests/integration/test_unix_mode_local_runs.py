@@ -107,9 +107,10 @@ def test_the_level_s_rlimits_hold_as_the_user(service: LiveService) -> None:
     r = local_run(service, cmd="python -c 'while True: pass'")
     assert r.status_code == 422, r.text
     assert time.monotonic() - start < TIME_LIMIT_S
-    # sue's level is unbounded.
+    # sue's level has its own bounds (the superuser level's defaults).
     limits = limits_of(stdout_of(local_run(service, user="sue", cmd="cat /proc/self/limits")))
-    assert limits["Max cpu time"] == ("unlimited", "unlimited")
+    assert limits["Max cpu time"] == ("300", "305")
+    assert limits["Max data size"][1] == str(8192 * 1024 * 1024)
 
 
 def processes_of(unix_user: str, folder: Path, marker: str) -> list[str]:
@@ -130,6 +131,9 @@ def processes_of(unix_user: str, folder: Path, marker: str) -> list[str]:
 def test_a_run_past_the_time_limit_is_stopped_with_nothing_left(
         service: LiveService) -> None:
     marker = "sleep 317"  # this test's alone
+    # Nothing else runs as the user under the cluster lock: whatever of theirs
+    # starts now is this run's.
+    before = set(run(["pgrep", "-u", ALICE]).stdout.split())
     t0 = time.monotonic()
     r, folder = new_folder(ALICE, lambda: local_run(service, cmd=f"{marker}; echo late"))
     assert r.status_code == 422, r.text
@@ -146,4 +150,10 @@ def test_a_run_past_the_time_limit_is_stopped_with_nothing_left(
     deadline = time.monotonic() + 10
     while left := processes_of(ALICE, folder, marker):
         assert time.monotonic() < deadline, left
+        time.sleep(0.1)
+    # Those that left the job's process group too (Apptainer's squashfuse_ll).
+    while new := sorted(set(run(["pgrep", "-u", ALICE]).stdout.split()) - before):
+        assert time.monotonic() < deadline, [
+            Path(f"/proc/{pid}/cmdline").read_bytes() for pid in new
+            if Path(f"/proc/{pid}").exists()]
         time.sleep(0.1)

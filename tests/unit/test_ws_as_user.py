@@ -386,7 +386,9 @@ sys.exit(prog._run_session(["/bin/bash", "job.sh"], {"PATH": prog.SAFE_PATH}))
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_stop_signal_kills_the_job_s_whole_group(tmp_path: Path, signum: int) -> None:
-    (tmp_path / "job.sh").write_text("sleep 300 &\necho $! > bg.pid\nsleep 300\n")
+    # The background process leaves the group (a session of its own, as
+    # Apptainer's squashfuse_ll): killed as the job's descendant.
+    (tmp_path / "job.sh").write_text("setsid sleep 300 &\necho $! > bg.pid\nsleep 300\n")
     proc = subprocess.Popen([sys.executable, "-c", RUN_SESSION, str(PROGRAM)],
                             cwd=tmp_path)
     try:
