@@ -8,6 +8,7 @@ not show: the service asks for its runs' users' jobs."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from tests.live import (
     LiveService,
     build_images,
     cluster_run,
+    local_run,
     make_service,
     run,
     run_key,
@@ -99,7 +101,7 @@ def test_a_run_whose_job_ids_were_lost_is_found_again_by_name(service: LiveServi
     assert "found again" in service.log()
 
 
-def test_a_run_that_writes_past_its_bound_is_cancelled_as_its_user() -> None:
+def test_runs_that_write_past_their_bound_are_stopped_as_their_user() -> None:
     with unix_service(limits={"max_run_mb": 1, "disk_check_s": 0.5}) as live:
         answer = cluster_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 120",
                              returned_type="stdout")
@@ -112,6 +114,10 @@ def test_a_run_that_writes_past_its_bound_is_cancelled_as_its_user() -> None:
         assert (meta_of(live, answer) / "disk.exceeded").is_file()
         folder = run_path(live.runs_dir, run_key(live, answer))
         assert not (folder / "status" / "disk.exceeded").exists()
+        # A local run of the user's, killed through sudo (its processes are hers).
+        r = local_run(live, cmd="head -c 3000000 /dev/zero > big; sleep 60")
+        assert r.status_code == 422, r.text
+        assert "the run's folder grew past 1 MB" in json.dumps(r.json()["report"]), r.text
 
 
 def must(argv: list[str]) -> None:
