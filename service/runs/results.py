@@ -88,6 +88,30 @@ def _open_regular(path: Path | str, dir_fd: int | None = None) -> BinaryIO | Non
     return os.fdopen(fd, "rb")
 
 
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_in_run(folder: RunFolder, *parts: str) -> BinaryIO | None:
+    """A regular file of the run folder, opened one step at a time from the run
+    folder down, none of them followed if a link: in identity mode "unix" the
+    user owns the folder and may swap its work/ (or the run folder itself) for a
+    link to another user's, which the service could read through the group ACL."""
+    try:
+        fd = os.open(folder.path, _DIR_FLAGS)
+    except OSError:
+        return None
+    try:
+        for part in parts[:-1]:
+            step = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = step
+        return _open_regular(parts[-1], fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def is_regular(path: Path) -> bool:
     f = _open_regular(path)
     if f is None:
@@ -108,7 +132,7 @@ def stderr_tail(folder: RunFolder) -> str:
 
 def open_stdout(folder: RunFolder) -> BinaryIO | None:
     """The command's stdout.txt opened for reading (a regular file, never a link)."""
-    return _open_regular(folder.stdout)
+    return _open_in_run(folder, "work", "stdout.txt")
 
 
 def stdout_size(folder: RunFolder) -> int:
@@ -122,7 +146,7 @@ def stdout_size(folder: RunFolder) -> int:
 def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_HELD) -> str:
     """The command's stdout, without the final newline: `print(9.0)` gives "9.0".
     TooLarge above `limit` bytes."""
-    f = _open_regular(folder.stdout)
+    f = open_stdout(folder)
     if f is None:
         return ""
     with f:
@@ -196,9 +220,11 @@ def result_file(folder: RunFolder, returned_type: str, runs_dir: Path) -> FileRe
         return temp_zip(folder, runs_dir)
     # Results are served once the run has ended, so nothing changes the file
     # between this check and the answer.
-    if not is_regular(folder.stdout):
+    f = open_stdout(folder)
+    if f is None:
         raise NotFound("the run left no stdout.txt file",
                        ["the command may have removed or replaced it"])
+    f.close()
     return FileResult(folder.stdout, "stdout.txt", CONTENT_TYPES["stdout.txt"])
 
 
@@ -225,7 +251,7 @@ def store_download(folder: RunFolder, returned_type: str, downloads_dir: Path) -
                 zip_folder(folder, tmp / filename)
             else:
                 filename = "stdout.txt"
-                src = _open_regular(folder.stdout)
+                src = open_stdout(folder)
                 if src is None:
                     raise NotFound("the run left no stdout.txt file",
                                    ["the command may have removed or replaced it"])

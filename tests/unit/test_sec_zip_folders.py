@@ -109,3 +109,19 @@ async def test_the_post_answers_400_not_500(client: TestClient[Any, Any],
     assert resp.status == 400, await resp.text()
     assert_error_shape(await resp.json(), "bad_parameter")
     assert folder.MAX_ENTRY_PATH_BYTES == 1024
+
+
+def test_stdout_is_not_read_through_a_linked_work_folder(tmp_path: Path) -> None:
+    """Identity mode "unix": the user owns the run folder and may swap its work/
+    for a link to another user's; no step of the path is followed."""
+    from service.runs.folder import RunFolder
+    from service.runs.results import open_stdout
+    other = tmp_path / "other" / "work"
+    other.mkdir(parents=True)
+    (other / "stdout.txt").write_text("not yours")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "work").symlink_to(other)
+    assert open_stdout(RunFolder(run)) is None
+    (tmp_path / "linked-run").symlink_to(other.parent)
+    assert open_stdout(RunFolder(tmp_path / "linked-run")) is None
