@@ -126,28 +126,38 @@ def must(argv: list[str]) -> None:
 
 
 @contextlib.contextmanager
-def private_jobs(operator: bool) -> Iterator[None]:
+def private_jobs() -> Iterator[None]:
     """Slurm's PrivateData=jobs for a while: squeue shows every user only their own
-    jobs (`operator`: the service account made a Slurm operator, as docs/admin.md
-    tells a site with it to do). Restored, whatever happens (scripts/slurm-up.sh
-    would rewrite slurm.conf otherwise)."""
+    jobs. Restored, with the service account's admin level, whatever happens
+    (scripts/slurm-up.sh would rewrite slurm.conf otherwise)."""
     conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
     original = conf.read_text()
     try:
         conf.write_text(original + "PrivateData=jobs\n")
-        must(["scontrol", "reconfigure"])
-        if operator:
-            must(["sacctmgr", "-i", "modify", "user", WS_USER, "set", "adminlevel=Operator"])
+        reconfigure()
         yield
     finally:
         run(["sacctmgr", "-i", "modify", "user", WS_USER, "set", "adminlevel=None"])
         conf.write_text(original)
-        must(["scontrol", "reconfigure"])
+        reconfigure()
+
+
+def reconfigure() -> None:
+    """scontrol reconfigure, then until every node answers again: a job started
+    while its node re-reads the config may fail to launch and be requeued."""
+    must(["scontrol", "reconfigure"])
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        states = run(["sinfo", "-h", "-N", "-o", "%t"]).stdout.split()
+        if states and all(not s.endswith(("*", "~", "#", "!", "%", "$", "@"))
+                          for s in states):
+            return
+        time.sleep(0.2)
 
 
 def test_with_private_jobs_an_operator_service_still_follows_its_users_jobs(
         service: LiveService) -> None:
-    with private_jobs(operator=False):
+    with private_jobs():
         answer = cluster_run(service, cmd="sleep 30")
         job = wait_state(answer["url"], lambda body: bool(
             body["info"]["report"]["process"].get("job_id")), timeout=60, longest=5.0)[
@@ -156,7 +166,8 @@ def test_with_private_jobs_an_operator_service_still_follows_its_users_jobs(
                       "-o", "%i"])
         assert str(job) not in hidden.stdout.split()  # what the service would not see
         must(["scancel", str(job)])
-    with private_jobs(operator=True):
+        # As docs/admin.md tells a site with PrivateData=jobs to do.
+        must(["sacctmgr", "-i", "modify", "user", WS_USER, "set", "adminlevel=Operator"])
         answer = cluster_run(service, cmd="python /add.py 4 5")
         report = wait_final(answer["url"], timeout=120)["info"]["report"]
         assert report["cr"] == "OK", report
