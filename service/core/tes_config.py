@@ -14,8 +14,11 @@ MIN_CONTENT_BYTES = 128 * 1024  # TES asks servers to take at least this much
 @dataclass(frozen=True)
 class TesConfig:
     # Folders under which a user's tasks may read file:// inputs and write file://
-    # outputs, "{user}" standing for the caller's name ("/srv/tes/{user}"). Checked
-    # with links resolved, at POST and again in the job. Empty: no file:// at all.
+    # outputs, "{user}" standing for the caller's name ("/srv/tes/{user}"), and in
+    # identity mode "unix" "{unix_user}" for their Unix user's ("/home/{unix_user}").
+    # Mode "service": checked with links resolved, at POST and again in the job.
+    # Mode "unix": at POST as written, in the job (as the user) links resolved;
+    # the job reads and writes with the user's own permissions. Empty: no file://.
     file_roots: tuple[str, ...] = ()
     # Executor images TES clients name, as registered softwares: "alpine=sw_example".
     # Any other image must be a software's own name.
@@ -30,14 +33,16 @@ class TesConfig:
         root (up to its {user}) may hold or lie in."""
         found = []
         for root in self.file_roots:
-            plain = root.replace("{user}", "user")
+            plain = root.replace("{user}", "user").replace("{unix_user}", "user")
             if (not plain.startswith("/") or plain == "/" or "//" in plain
                     or any(p in ("..", ".") for p in plain.split("/"))
-                    or any(c in root.replace("{user}", "") for c in "{}")):
+                    or any(c in root.replace("{user}", "").replace("{unix_user}", "")
+                           for c in "{}")):
                 found.append(f"tes.file_roots: {root!r} must be a plain absolute path "
-                             "other than /, with {user} for the user's name")
+                             "other than /, with {user} for the user's name ({unix_user}"
+                             " for their Unix user's)")
                 continue
-            prefix = os.path.realpath(root.split("{user}")[0].rstrip("/") or "/")
+            prefix = os.path.realpath(root.split("{")[0].rstrip("/") or "/")
             for name, folder in own.items():
                 real = os.path.realpath(folder)
                 if prefix == real or real.startswith(prefix.rstrip("/") + "/") \
@@ -59,5 +64,9 @@ class TesConfig:
         return {name.strip(): software.strip() for name, _, software in
                 (alias.partition("=") for alias in self.image_aliases)}
 
-    def roots_of(self, user: str) -> tuple[str, ...]:
-        return tuple(root.replace("{user}", user) for root in self.file_roots)
+    def roots_of(self, user: str, unix_user: str | None = None) -> tuple[str, ...]:
+        """The user's roots; one naming {unix_user} only when they have one (mode
+        "unix"): none of it is theirs otherwise."""
+        return tuple(root.replace("{user}", user).replace("{unix_user}", unix_user or "")
+                     for root in self.file_roots
+                     if unix_user is not None or "{unix_user}" not in root)

@@ -121,7 +121,15 @@ def check_resources(task: TesTask) -> tuple[TesTask, tuple[tuple[str, str], ...]
     return task.model_copy(update={"resources": stored}), tuple(sbatch), warnings
 
 
-def check_files(task: TesTask, roots: tuple[str, ...], max_content: int
+def inside(what: str, path: str, roots: tuple[str, ...], as_user: bool) -> str:
+    """A file:// path under the caller's roots: resolved by the service (identity
+    mode "service", whose job reads and writes as the service), or as written
+    (mode "unix": the job resolves it as the user, with the user's permissions)."""
+    return (p.plain_inside_roots if as_user else p.inside_roots)(what, path, roots)
+
+
+def check_files(task: TesTask, roots: tuple[str, ...], max_content: int,
+                as_user: bool = False
                 ) -> tuple[list[tuple[str, str]], list[FileInput], list[FileOutput]]:
     contents, inputs, outputs = [], [], []
     seen: set[str] = set()
@@ -142,18 +150,20 @@ def check_files(task: TesTask, roots: tuple[str, ...], max_content: int
             continue
         if not item.url:
             raise InvalidParameter(f"{what} has neither url nor content")
-        real = p.inside_roots(f"{what}.url", p.url_path(f"{what}.url", item.url), roots)
-        p.check_input_source(f"{what}.url", real, item.type)
+        real = inside(f"{what}.url", p.url_path(f"{what}.url", item.url), roots, as_user)
+        if not as_user:  # as the user, only the job may look (it fails the task)
+            p.check_input_source(f"{what}.url", real, item.type)
         if item.type == FileType.FILE:
             p.parent(path)
         inputs.append(FileInput(real, path, item.type.value))
     for i, out in enumerate(task.outputs or ()):
-        outputs.append(check_output(f"outputs[{i}]", out, roots))
+        outputs.append(check_output(f"outputs[{i}]", out, roots, as_user))
     return contents, inputs, outputs
 
 
-def check_output(what: str, out: TesOutput, roots: tuple[str, ...]) -> FileOutput:
-    dest = p.inside_roots(f"{what}.url", p.url_path(f"{what}.url", out.url), roots)
+def check_output(what: str, out: TesOutput, roots: tuple[str, ...],
+                 as_user: bool = False) -> FileOutput:
+    dest = inside(f"{what}.url", p.url_path(f"{what}.url", out.url), roots, as_user)
     if not WILDCARDS.search(out.path):
         path = p.container_path(f"{what}.path", out.path)
         folder = path if out.type == FileType.DIRECTORY else p.parent(path)
@@ -182,13 +192,15 @@ def _check_layout(files: set[str], every: set[str]) -> None:
 
 
 def check_task(task: TesTask, resolve: Callable[[str], Software], roots: tuple[str, ...],
-               max_content: int, apptainer: str, log_tail: int) -> CheckedTask:
+               max_content: int, apptainer: str, log_tail: int,
+               as_user: bool = False) -> CheckedTask:
     """Everything but access and policy (tasks.py asks the catalogue and the
-    policy of each executor's software)."""
+    policy of each executor's software). `as_user`: identity mode "unix", where
+    the job stages files as the task's Unix user (file:// paths checked as written)."""
     _no_nul(task)
     executors, softwares = check_executors(task, resolve)
     task, sbatch, warnings = check_resources(task)
-    contents, inputs, outputs = check_files(task, roots, max_content)
+    contents, inputs, outputs = check_files(task, roots, max_content, as_user)
     volumes = {p.container_path(f"volumes[{i}]", v) for i, v in enumerate(task.volumes or ())}
     std_out = {s for e in executors for s in (e.stdout, e.stderr) if s}
     rw = volumes | {p.parent(s) for s in std_out} | {o.folder for o in outputs}

@@ -1,6 +1,8 @@
 """Where a task's files may be: container paths (absolute, plain, none of the
-system's folders) and file:// URLs (only under the caller's roots, links
-resolved). Pure but for realpath and stat of the URLs' paths."""
+system's folders) and file:// URLs (only under the caller's roots: links
+resolved in identity mode "service", the path as written in mode "unix", where
+the job resolves it as the user). Pure but for realpath and stat of the URLs'
+paths in mode "service"."""
 
 from __future__ import annotations
 
@@ -101,6 +103,24 @@ def inside_roots(what: str, path: str, roots: tuple[str, ...]) -> str:
                            [f"your roots: {', '.join(roots)}",
                             "links are followed before this check"])
     return real
+
+
+def plain_inside_roots(what: str, path: str, roots: tuple[str, ...]) -> str:
+    """Identity mode "unix": `path` as written (no . or .. parts, no //) if it is
+    under one of `roots` as written; 403 otherwise. The service account looks at
+    no file of the user's: the job, as the user, resolves links and checks again
+    (runner.py), and reads and writes with the user's own permissions only."""
+    if not roots:
+        raise AccessDenied(f"{what}: you have no file:// roots", [
+            "an administrator gives them (tes.file_roots); use content inputs meanwhile"])
+    text = path.rstrip("/") or "/"
+    if "//" in text or any(part in (".", "..") for part in text.split("/")):
+        raise InvalidParameter(f"{what} {path!r} is not a plain path",
+                               ["no . or .. parts, no //"])
+    if not any(under(text, root.rstrip("/") or "/") for root in roots):
+        raise AccessDenied(f"{what} {path!r} is outside your file:// roots",
+                           [f"your roots: {', '.join(roots)}"])
+    return text
 
 
 def check_input_source(what: str, real: str, kind: str) -> None:

@@ -117,18 +117,3 @@ def files_under(base: str, relative: str) -> list[str]:
     walk("")
     return found
 
-
-def tail(path: str, limit: int) -> str:
-    """The last `limit` bytes of a file the runner wrote (as text; '' if none)."""
-    try:
-        fd = os.open(path, READ_FLAGS)
-    except OSError:
-        return ""
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        size = os.fstat(fd).st_size
-        os.lseek(fd, max(0, size - limit), os.SEEK_SET)
-        return os.read(fd, limit).decode(errors="replace")
-    finally:
-        os.close(fd)

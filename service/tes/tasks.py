@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import shlex
 import shutil
@@ -19,6 +20,7 @@ from service.accounts.unix_users import runs_as
 from service.accounts.users import get_user
 from service.catalogue.access import access_level
 from service.catalogue.softwares import Software, get_software
+from service.cluster.as_user_backend import cancel_jobs
 from service.cluster.backend import ClusterBackend
 from service.cluster.poller import Poller
 from service.cluster.probe import ControllerProbe
@@ -34,6 +36,7 @@ from service.core.errors import (
 from service.core.store import Store
 from service.runs import folder as runfolder
 from service.runs import workflow
+from service.runs.folder import RunFolder
 from service.runs.ledger import Ledger
 from service.runs.policy import check_run_policy
 from service.runs.record import RunRecord
@@ -43,7 +46,6 @@ from service.tes import records as rec
 from service.tes.checks import CheckedTask, check_task, parse_task
 from service.tes.folder import build_task_folder
 from service.tes.index import TaskEntry, add_task, find_task
-from service.tes.safefs import tail as read_tail
 from service.tes.states import tes_state
 from service.tes.views import StoredTask, View, executors_ignoring, task_view
 
@@ -102,19 +104,18 @@ def check_access(service: TesService, user: str, checked: CheckedTask,
 
 async def create_task(service: TesService, user: str, body: object) -> str:
     config = service.config
+    unix_user = None
     if config.identity.unix:  # as a ws run's POST: only a user mapped to a Unix user
         account = get_user(service.store, user)
-        runs_as(account.unix_user if account else None, user)
-        # Not routed through ws-as-user yet (its folder and its submission target
-        # are the TES workflow's): refused rather than run as the service account.
-        raise AccessDenied('TES tasks are not supported in identity mode "unix" yet',
-                           ["run it as a ws cluster run: POST "
-                            "/api/software/{identity}/run/{name}"])
+        # The task's folder is made, its job submitted and cancelled as this user
+        # (the ledger's placement and the backend); its files staged as them.
+        unix_user = runs_as(account.unix_user if account else None, user)
     task = parse_task(body)
     aliases = config.tes.aliases()
     checked = check_task(task, lambda image: resolve_image(service.store, aliases, image),
-                         config.tes.roots_of(user), config.tes.max_content_bytes,
-                         config.apptainer or "apptainer", config.tes.log_tail_bytes)
+                         config.tes.roots_of(user, unix_user), config.tes.max_content_bytes,
+                         config.apptainer or "apptainer", config.tes.log_tail_bytes,
+                         as_user=unix_user is not None)
     request = run_request_of(checked)
     plan = replace(checked.plan, network=check_access(service, user, checked, request))
     service.backend.refuse_unsupported(request.sbatch)
@@ -137,7 +138,7 @@ async def create_task(service: TesService, user: str, body: object) -> str:
         def build(record: RunRecord) -> Path:
             path = staging / runfolder.folder_name(record.key)
             path.mkdir()
-            build_task_folder(path, service.ledger.folder(record.key).path, config, record,
+            build_task_folder(path, final_path(config, record.key, unix_user), config, record,
                               replace(stored, created=record.created), checked, plan,
                               resources)
             return path
@@ -161,25 +162,37 @@ async def create_task(service: TesService, user: str, body: object) -> str:
     return task_id
 
 
+def final_path(config: Config, key: str, unix_user: str | None) -> Path:
+    """Where the task's folder will be (job.sh names it): runs_dir's, or in mode
+    "unix" the Unix user's runs folder (placement.UnixPlacement)."""
+    if unix_user is None:
+        return runfolder.run_path(config.runs_dir, key)
+    return config.identity.runs_dir / unix_user / runfolder.folder_name(key)
+
+
 @dataclass(frozen=True)
 class FoundTask:
     entry: TaskEntry
     stored: StoredTask
-    folder: Path
+    run: RunFolder
+
+    @property
+    def folder(self) -> Path:
+        return self.run.path
 
 
 def find(service: TesService, user: str, task_id: str) -> FoundTask:
     entry = find_task(service.store, task_id) if len(task_id) <= 64 else None
     if entry is None or entry.owner != user:
         raise NotFound(f"unknown task {task_id!r}")
-    folder = service.ledger.folder(entry.key).path
-    data = rec.read_json(folder / rec.FOLDER / rec.TASK)
+    run = service.ledger.folder(entry.key)
+    data = rec.read_json(run.path, rec.TASK)
     try:
         stored = StoredTask.from_dict(data)
     except (TypeError, KeyError, ValueError):
         raise NotFound(f"unknown task {task_id!r}",
                        ["its record cannot be read by this version of ws"]) from None
-    return FoundTask(entry, stored, folder)
+    return FoundTask(entry, stored, run)
 
 
 def run_state(service: TesService, key: str) -> RunState:
@@ -193,30 +206,33 @@ def run_state(service: TesService, key: str) -> RunState:
 
 def view_of(service: TesService, found: FoundTask, view: View) -> dict[str, object]:
     state = run_state(service, found.entry.key)
-    records = rec.read_records(found.folder, len(found.stored.task.executors))
-    plan_data = rec.read_json(found.folder / rec.FOLDER / rec.PLAN) or {}
-    warnings = tuple(str(w) for w in plan_data.get("warnings", ()))
     tail = service.config.tes.log_tail_bytes
-    tes = found.folder / rec.FOLDER
+    cancelled = os.path.lexists(rec.cancel_marker(found.folder, found.run.meta))
+    with rec.tes_files(found.folder) as files:
+        records = rec.read_records(files, len(found.stored.task.executors), cancelled)
+        plan_data = files.json(rec.PLAN)
+        warnings = tuple(str(w) for w in plan_data.get("warnings", ())
+                         ) if isinstance(plan_data, dict) else ()
 
-    def tails(index: int) -> tuple[str, str]:
-        return (read_tail(str(tes / rec.exec_name(index, "stdout")), tail),
-                read_tail(str(tes / rec.exec_name(index, "stderr")), tail))
-    current = tes_state(state, records, executors_ignoring(found.stored.task))
-    return task_view(found.stored, current, state, records, view, warnings, tails)
+        def tails(index: int) -> tuple[str, str]:
+            return (files.tail(rec.exec_name(index, "stdout"), tail),
+                    files.tail(rec.exec_name(index, "stderr"), tail))
+        current = tes_state(state, records, executors_ignoring(found.stored.task))
+        return task_view(found.stored, current, state, records, view, warnings, tails)
 
 
 async def cancel(service: TesService, found: FoundTask) -> None:
-    """As ws cancels a run: its Slurm jobs are cancelled, the poller learns the
-    end. The request is kept (tes/cancel) so that the end reads CANCELED."""
+    """As ws cancels a run: its Slurm jobs are cancelled (in mode "unix" as the
+    run's user, cancel_jobs), the poller learns the end. The request is kept (the
+    service's own file, rec.cancel_marker) so that the end reads CANCELED."""
     key = found.entry.key
     if run_state(service, key).final:
         return
-    marker = found.folder / rec.FOLDER / rec.CANCEL
+    marker = rec.cancel_marker(found.folder, found.run.meta)
     await asyncio.to_thread(atomic.write_text, marker, f"{time.time()}\n")
     await service.submissions.settled(key)
     state = run_state(service, key)
     if state.jobs and not state.final:
-        await service.backend.cancel(list(state.jobs))
+        await cancel_jobs(service.backend, found.run, list(state.jobs))
         service.poller.wake()
 

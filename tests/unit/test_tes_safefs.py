@@ -68,8 +68,3 @@ def test_folder_walks_leave_links_out(tree: tuple[Path, Path, Path]) -> None:
     with pytest.raises(safefs.Refused):
         safefs.parts_of("/data/../x")
 
-
-def test_tail(tmp_path: Path) -> None:
-    (tmp_path / "out").write_text("x" * 100 + "end")
-    assert safefs.tail(str(tmp_path / "out"), 3) == "end"
-    assert safefs.tail(str(tmp_path / "none"), 3) == ""

@@ -9,6 +9,7 @@ import json
 
 from aiohttp import web
 
+from service.accounts.users import get_user
 from service.core.errors import AuthenticationFailed, InvalidParameter
 from service.core.params import Params
 from service.tes.listing import ListQuery, list_tasks
@@ -45,6 +46,13 @@ async def _user(request: web.Request) -> str:
     return await authenticate(request, NO_PARAMS)  # the Bearer header only
 
 
+def roots_of(request: web.Request, user: str) -> tuple[str, ...]:
+    """The caller's file:// roots (with their Unix user's name in mode "unix")."""
+    config = request.app[CONFIG_KEY]
+    account = get_user(request.app[STORE_KEY], user) if config.identity.unix else None
+    return config.tes.roots_of(user, account.unix_user if account else None)
+
+
 @routes.get(BASE + "/service-info")
 async def service_info(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
@@ -55,7 +63,7 @@ async def service_info(request: web.Request) -> web.Response:
         except AuthenticationFailed:
             user = None  # public: a bad token just shows no roots
         if user is not None:
-            storage = [f"file://{root}" for root in config.tes.roots_of(user)]
+            storage = [f"file://{root}" for root in roots_of(request, user)]
     return web.json_response({
         "id": f"org.ws.{config.cluster.identity}.tes",
         "name": f"ws TES on {config.cluster.identity}",
