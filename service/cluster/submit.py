@@ -19,7 +19,7 @@ from typing import Protocol
 from ws_slurm import records
 
 from service.core import atomic
-from service.runs.exits import read_exit_records
+from service.runs.exits import read_exit_records, status_folder
 from service.runs.folder import RunFolder
 from service.runs.state import ENDED_NOK, NOK, ExitRecords, RunState
 
@@ -96,5 +96,7 @@ class SnakemakeSubmitter:
 
 def submission_records(folder: RunFolder) -> tuple[str, ExitRecords]:
     """The executor's submission error (empty if none) and the run's exit records."""
-    error = records.read_text(str(folder.status / records.SUBMISSION_ERROR))
+    with status_folder(folder) as status:
+        error = records.read_text(records.SUBMISSION_ERROR, dir_fd=status) \
+            if status is not None else ""
     return error, read_exit_records(folder)

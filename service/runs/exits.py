@@ -8,38 +8,78 @@ loop (callers use asyncio.to_thread). Nothing under work/ is read to decide."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 
 from ws_slurm import records
 
 from service.runs.folder import RunFolder
 from service.runs.state import ExitRecords, JobExit
 
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-def _jobs(folder: RunFolder) -> tuple[JobExit, ...]:
+
+@contextlib.contextmanager
+def status_folder(folder: RunFolder) -> Iterator[int | None]:
+    """status/, reached from the run folder's parent without following a link at
+    the run folder or at status/ (None if either is not a folder): in identity
+    mode "unix" the user owns both and may swap either for a link to another
+    user's run, whose records the service could read through the group ACL."""
+    fds: list[int] = []
+    try:
+        fds.append(os.open(folder.path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        fds.append(os.open(folder.path.name, _DIR_FLAGS, dir_fd=fds[-1]))
+        fds.append(os.open(folder.status.name, _DIR_FLAGS, dir_fd=fds[-1]))
+        found: int | None = fds[-1]
+    except OSError:
+        found = None
+    try:
+        yield found
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _exists(name: str, status: int) -> bool:
+    try:
+        os.stat(name, dir_fd=status, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def _jobs(folder: RunFolder, status: int | None) -> tuple[JobExit, ...]:
     jobs = []
     # The jobs list the service rebuilt for a unix-mode run (reconcile.py) is with
     # its own files: the user's status/ is not the service's to write.
-    listed = records.read_jobs(str(folder.status)) or (
+    listed = (records.read_jobs("", status) if status is not None else []) or (
         records.read_jobs(str(folder.meta)) if folder.meta else [])
     for entry in listed:
         # Only a plain name inside status/: the list says where, the folder decides.
         name = os.path.basename(entry.exit)
-        exit_status = records.read_exit(str(folder.status / name)) if name else None
+        exit_status = records.read_exit(name, status) if name and status is not None \
+            else None
         jobs.append(JobExit(rule=entry.rule, slurm_id=entry.slurm_id, exit=exit_status))
     return tuple(jobs)
 
 
 def read_exit_records(folder: RunFolder) -> ExitRecords:
-    jobs = _jobs(folder)
-    return ExitRecords(snakemake=records.read_exit(str(folder.snakemake_exit)),
-                       command=command_exit(jobs),
-                       modules_failed=os.path.lexists(folder.status / "modules.exit"),
-                       jobs=jobs,
-                       requeued=os.path.lexists(folder.status / records.REQUEUED_RECORD),
-                       bind_refused=os.path.lexists(
-                           folder.status / records.BIND_REFUSED_RECORD),
-                       disk_exceeded=records.read_exit(str(folder.disk_exceeded)))
+    disk_exceeded = records.read_exit(str(folder.disk_exceeded)) if folder.meta else None
+    with status_folder(folder) as status:
+        jobs = _jobs(folder, status)
+        if status is None:
+            return ExitRecords(snakemake=None, command=command_exit(jobs),
+                               modules_failed=False, jobs=jobs, disk_exceeded=disk_exceeded)
+        return ExitRecords(
+            snakemake=records.read_exit(folder.snakemake_exit.name, status),
+            command=command_exit(jobs),
+            modules_failed=_exists("modules.exit", status),
+            jobs=jobs,
+            requeued=_exists(records.REQUEUED_RECORD, status),
+            bind_refused=_exists(records.BIND_REFUSED_RECORD, status),
+            disk_exceeded=disk_exceeded if folder.meta else records.read_exit(
+                folder.disk_exceeded.name, status))
 
 
 def command_exit(jobs: tuple[JobExit, ...]) -> int | None:

@@ -95,11 +95,12 @@ class JobEntry:
         return {"rule": self.rule, "slurm_id": str(self.slurm_id), "exit": self.exit}
 
 
-def read_bounded(path: str, limit: int) -> bytes | None:
+def read_bounded(path: str, limit: int, dir_fd: int | None = None) -> bytes | None:
     """At most `limit` bytes of a regular file; None for anything else (missing,
-    a link, a FIFO, a device, a folder) or a file larger than `limit`."""
+    a link, a FIFO, a device, a folder) or a file larger than `limit`. `dir_fd`:
+    `path` is a name in that folder (opened by its reader without following links)."""
     try:
-        fd = os.open(path, _FLAGS)
+        fd = os.open(path, _FLAGS, dir_fd=dir_fd)
     except OSError:
         return None
     try:
@@ -122,13 +123,14 @@ def parse_exit(data: bytes | None) -> int | None:
     return int(text)
 
 
-def read_exit(path: str) -> int | None:
-    return parse_exit(read_bounded(path, MAX_RECORD_BYTES))
+def read_exit(path: str, dir_fd: int | None = None) -> int | None:
+    return parse_exit(read_bounded(path, MAX_RECORD_BYTES, dir_fd))
 
 
-def read_jobs(status_dir: str) -> list[JobEntry]:
-    """jobs.json's entries in Snakemake's job order; malformed ones left out."""
-    data = read_bounded(os.path.join(status_dir, JOBS), MAX_JOBS_BYTES)
+def read_jobs(status_dir: str, dir_fd: int | None = None) -> list[JobEntry]:
+    """jobs.json's entries in Snakemake's job order; malformed ones left out
+    (`dir_fd`: status/ opened by the reader, `status_dir` then "")."""
+    data = read_bounded(os.path.join(status_dir, JOBS), MAX_JOBS_BYTES, dir_fd)
     if data is None:
         return []
     try:
@@ -164,6 +166,6 @@ def write_record(status_dir: str, name: str, text: str) -> None:
     os.replace(tmp, os.path.join(status_dir, name))
 
 
-def read_text(path: str, limit: int = MAX_ERROR_BYTES) -> str:
-    data = read_bounded(path, limit)
+def read_text(path: str, limit: int = MAX_ERROR_BYTES, dir_fd: int | None = None) -> str:
+    data = read_bounded(path, limit, dir_fd)
     return "" if data is None else data.decode(errors="replace").strip()
