@@ -12,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +209,25 @@ def make_service(images: dict[str, Path], **sections: dict[str, Any]) -> LiveSer
         subprocess.run(["cp", "-a", str(template), str(service.state_dir)], check=True)
     service.start()
     return service
+
+
+# Identity mode "unix": identity.runs_dir's default, and the Unix user of the tests'
+# ws user alice (scripts/unix-users-up.sh makes it).
+UNIX_RUNS = Path("/srv/ws-runs")
+UNIX_ALICE = "wsalice"
+
+
+@contextlib.contextmanager
+def unix_service(**sections: dict[str, Any]) -> Iterator[LiveService]:
+    """A service of its own in identity mode "unix", alice mapped to wsalice."""
+    svc = make_service(build_images(), identity={"mode": "unix"}, **sections)
+    try:
+        result = svc.admin("user", "unix", "alice", UNIX_ALICE)
+        assert result.returncode == 0, result.stderr
+        svc.runs_at = UNIX_RUNS / UNIX_ALICE
+        yield svc
+    finally:
+        svc.stop()
 
 
 def local_run(service: LiveService, files: list[tuple[str, bytes]] | None = None,

@@ -114,6 +114,13 @@ def get_user(store: Store, name: str) -> User | None:
     return _user(row) if row else None
 
 
+def mapped_to(store: Store, unix_user: str) -> str | None:
+    """The ws user mapped to this Unix user now (one to one), if any."""
+    row = store.db.execute("SELECT name FROM users WHERE unix_user = ?",
+                           (unix_user,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def list_users(store: Store) -> list[User]:
     rows = store.db.execute(f"SELECT {COLUMNS} FROM users ORDER BY name")  # noqa: S608
     return [_user(r) for r in rows.fetchall()]

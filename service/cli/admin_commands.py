@@ -19,11 +19,13 @@ from service.accounts.unix_users import check_unix_user
 from service.catalogue import access
 from service.catalogue import softwares as catalogue
 from service.catalogue.images import build_sif
+from service.cluster.unix_mode import placement_for
 from service.core.config import Config
 from service.core.errors import Conflict, InvalidParameter, NotFound
 from service.core.names import check_name
 from service.core.store import Store
 from service.runs.ledger import Ledger
+from service.runs.placement import UnixPlacement
 
 # ---- output --------------------------------------------------------------------------------
 
@@ -205,5 +207,15 @@ def access_list(args: argparse.Namespace, config: Config, store: Store) -> None:
 # ---- runs ----------------------------------------------------------------------------------
 
 def runs_reindex(args: argparse.Namespace, config: Config, store: Store) -> None:
-    count = Ledger(store, config.runs_dir).reindex()
-    print(f"indexed {count} runs from {config.runs_dir}")
+    # The runs of the configured identity mode, where its placement keeps them.
+    placement = placement_for(config, store)
+    ledger = Ledger(store, config.runs_dir, placement=placement)
+    try:
+        count = ledger.reindex()
+    finally:
+        ledger.close()
+    if isinstance(placement, UnixPlacement):
+        print(f"indexed {count} runs from {placement.meta_dir} (their run folders in "
+              f"{placement.runs_dir})")
+    else:
+        print(f"indexed {count} runs from {config.runs_dir}")

@@ -17,14 +17,15 @@ from pathlib import Path
 
 from service.core import atomic
 from service.core.clock import SYSTEM_CLOCK, Clock
-from service.core.errors import NotFound, StorageQuotaExceeded, TooManyRuns
-from service.core.store import RunIndexEntry, Store
+from service.core.errors import StorageQuotaExceeded, TooManyRuns
+from service.core.store import Store
 from service.runs import disk_use, legacy_folders
 from service.runs import folder as runfolder
 from service.runs.folder import RunFolder
 from service.runs.placement import Placement, ServicePlacement
-from service.runs.record import RunRecord, load_record
-from service.runs.state import ENDED_NOK, NOK, Cr, RunState
+from service.runs.record import RunRecord
+from service.runs.reindex import has_run_folders, index_entries
+from service.runs.state import ENDED_NOK, NOK, RunState
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "the service restarted during the run"
@@ -207,7 +208,8 @@ class Ledger:
         renamed = await asyncio.to_thread(legacy_folders.rename, self.runs_dir)
         if renamed:
             log.warning("%d run folders named by their key (an older ws) renamed", renamed)
-        if not self.store.has_runs() and await asyncio.to_thread(self._has_run_folders):
+        if not self.store.has_runs() and await asyncio.to_thread(
+                has_run_folders, self.placement):
             count = await asyncio.to_thread(self.reindex)
             log.warning("the run index was empty: rebuilt from %d run folders", count)
         await self._end_interrupted_local_runs()
@@ -248,51 +250,9 @@ class Ledger:
                 continue
         return found
 
-    def _run_folders(self) -> list[RunFolder]:
-        if not self.runs_dir.is_dir():
-            return []
-        return [RunFolder(p) for p in sorted(self.runs_dir.iterdir())
-                if runfolder.FOLDER_NAME_RE.fullmatch(p.name) and p.is_dir()]
-
-    def _has_run_folders(self) -> bool:
-        return bool(self._run_folders())
-
     def reindex(self) -> int:
-        """Rebuild the index from the run folders (request.json, state.json); the
-        number of runs indexed. A folder whose request.json cannot be read is left
-        out (and logged); one whose state.json cannot be is NOK (nobody can follow it)."""
-        entries: list[RunIndexEntry] = []
-        for folder in self._run_folders():
-            try:
-                record = load_record(folder)
-            except NotFound:
-                log.warning("reindex: %s has no readable request.json: left out",
-                            folder.path)
-                continue
-            if runfolder.folder_name(record.key) != folder.path.name:
-                log.warning("reindex: %s is not the folder its request.json names: left "
-                            "out", folder.path)
-                continue
-            try:
-                cr = load_state(folder).cr
-            except (OSError, ValueError, TypeError):
-                cr = Cr.NOK
-            entries.append(RunIndexEntry(record.number, record.key, record.name,
-                                         record.owner, record.kind, record.created, cr))
-        self.store.replace_runs(_numbered_once(entries))
+        """Rebuild the index from the placement's runs (reindex.py: what is left
+        out and why); the number of runs indexed."""
+        entries = index_entries(self.store, self.placement)
+        self.store.replace_runs(entries)
         return len(entries)
-
-
-def _numbered_once(entries: list[RunIndexEntry]) -> list[RunIndexEntry]:
-    """Numbers are unique in the index: a number found twice (folders copied in from
-    elsewhere) is given a new one after the highest, the oldest run keeping its own."""
-    top = max((e.number for e in entries), default=0)
-    seen: set[int] = set()
-    out = []
-    for entry in sorted(entries, key=lambda e: (e.number, e.created)):
-        if entry.number in seen:
-            top += 1
-            entry = replace(entry, number=top)
-        seen.add(entry.number)
-        out.append(entry)
-    return out

@@ -24,13 +24,12 @@ from tests.integration.test_reconcile import forget_job_ids
 from tests.live import (
     WS_USER,
     LiveService,
-    build_images,
     cluster_run,
     local_run,
-    make_service,
     run,
     run_key,
     slurm_jobs_of,
+    unix_service,
     wait_final,
     wait_state,
 )
@@ -40,18 +39,6 @@ RUNS = Path("/srv/ws-runs")
 ALICE = "wsalice"
 KINDS = [("python /add.py 4 5", "OK", "9.0"), ("exit 3", "NOK", None),
          ("sleep 3; python /add.py 1 2", "OK", "3.0")]
-
-
-@contextlib.contextmanager
-def unix_service(**sections: dict[str, Any]) -> Iterator[LiveService]:
-    svc = make_service(build_images(), identity={"mode": "unix"}, **sections)
-    try:
-        result = svc.admin("user", "unix", "alice", ALICE)
-        assert result.returncode == 0, result.stderr
-        svc.runs_at = RUNS / ALICE
-        yield svc
-    finally:
-        svc.stop()
 
 
 @pytest.fixture

@@ -216,6 +216,57 @@ def test_job_ids_are_read_as_hostile(runs: Path) -> None:
         os.close(run)
 
 
+# `squeue --me -h -o "%i %Z"` as recorded: the run's job, one in its work/, one of
+# another run, one of a folder whose name starts as the run's, an array task.
+SQUEUE = f"""101 /srv/ws-runs/wsalice/{NAME}
+102 /srv/ws-runs/wsalice/{NAME}/work
+103 /srv/ws-runs/wsalice/{OTHER}
+104 /srv/ws-runs/wsalice/{NAME}x
+105_3 /srv/ws-runs/wsalice/{NAME}
+106 /srv/ws-runs/wsalice
+ /srv/ws-runs/wsalice/{NAME}
+0 /srv/ws-runs/wsalice/{NAME}
+107 /srv/ws-runs/wsalice/{NAME}/a b
+"""
+
+
+def test_cancel_finds_the_runs_jobs_by_their_working_folder() -> None:
+    folder = f"/srv/ws-runs/wsalice/{NAME}"
+    assert prog.jobs_below(SQUEUE, folder) == [101, 102, 107]
+    assert prog.jobs_below(SQUEUE, folder + "/") == [101, 102, 107]
+    assert prog.jobs_below("", folder) == []
+
+
+def test_cancel_asks_slurm_for_the_jobs_in_the_opened_folder(
+        runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder's path is the kernel's, of the descriptor: a link on the way to it
+    (the admin's runs_dir) is resolved as getcwd, hence sbatch, sees it."""
+    asked: list[list[str]] = []
+
+    class Squeue:
+        def __init__(self, argv: list[str], **kw: object) -> None:
+            asked.append(argv)
+            folder = (runs / _me() / NAME).resolve()
+            self.stdout = io.BytesIO(f"5 {folder}\n6 /elsewhere\n".encode())
+
+        def __enter__(self) -> Squeue:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def wait(self) -> int:
+            return 0
+
+    monkeypatch.setattr(prog.subprocess, "Popen", Squeue)
+    run = os.open(runs / _me() / NAME, prog.DIR_FLAGS)
+    try:
+        assert prog.queued_jobs(run, {}) == [5]
+    finally:
+        os.close(run)
+    assert asked[0][1:] == ["--me", "-h", "-o", "%i %Z"]
+
+
 def test_remove_deletes_the_folder_and_nothing_it_links_to(runs: Path,
                                                            tmp_path: Path) -> None:
     kept = tmp_path / "kept"
