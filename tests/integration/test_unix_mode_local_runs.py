@@ -53,7 +53,7 @@ def new_folder(unix_user: str, post: Callable[[], requests.Response]
     folder (nothing else makes folders there while the cluster lock is held)."""
     before = set((RUNS / unix_user).iterdir())
     r = post()
-    made = [p for p in set((RUNS / unix_user).iterdir()) - before if p.name != ".staging"]
+    made = [p for p in set((RUNS / unix_user).iterdir()) - before if p.name[0] != "."]
     assert len(made) == 1, made
     return r, made[0]
 
