@@ -12,13 +12,17 @@ Snakemake is forked from the warm Snakemake process, unless:
     --cold   the service without the warm Snakemake: each run's job.sh starts
              Snakemake anew (what unix mode does, in service mode)
     --unix   identity mode "unix": alice is mapped to the test user wsalice, each
-             run's folder is made and its job.sh run as wsalice through
-             ws-as-user (`prlimit -- sudo -u wsalice ws-as-user run`: Snakemake
-             started cold)."""
+             run's folder is made and run as wsalice through ws-as-user
+             (`prlimit -- sudo -u wsalice ws-as-user run`): by wsalice's own warm
+             Snakemake once it is up (the first runs start Snakemake cold)
+    --unix --cold
+             the same without the user's warm Snakemake (each run's job.sh starts
+             Snakemake anew as wsalice)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,11 +55,13 @@ def one_run(live: LiveService, session: requests.Session) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=20)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--cold", action="store_true", help="no warm Snakemake")
-    mode.add_argument("--unix", action="store_true",
-                      help='identity mode "unix", alice mapped to wsalice')
+    parser.add_argument("--cold", action="store_true", help="no warm Snakemake")
+    parser.add_argument("--unix", action="store_true",
+                        help='identity mode "unix", alice mapped to wsalice')
     args = parser.parse_args()
+    if args.unix:  # whatever warm Snakemake of wsalice's is left: not this service's
+        subprocess.run(["pkill", "-KILL", "-u", "wsalice", "-f", "service.local.warm_user"],
+                       check=False)
 
     def map_alice(live: LiveService) -> None:
         result = live.admin("user", "unix", "alice", "wsalice")

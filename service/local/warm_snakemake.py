@@ -116,8 +116,9 @@ def _record(name: str, value: int) -> None:
     os.replace(tmp, f"status/{name}")
 
 
-def run_child(folder: str, args: list[str], rlimits: list[list[int]] | None = None,
+def run_child(folder: str | int, args: list[str], rlimits: list[list[int]] | None = None,
               nice: int = 0) -> NoReturn:
+    """`folder`: its path, or its descriptor (a user's own warm process: warm_user)."""
     rc = 1
     try:
         os.setsid()  # its own group: a time-out kills it and the container at once
@@ -125,7 +126,11 @@ def run_child(folder: str, args: list[str], rlimits: list[list[int]] | None = No
             os.nice(nice)
         for which, soft, hard in rlimits or ():  # inherited by the container and command
             resource.setrlimit(which, (soft, hard))
-        os.chdir(folder)
+        if isinstance(folder, int):
+            os.fchdir(folder)
+            os.close(folder)
+        else:
+            os.chdir(folder)
         # Snakemake's temporary folder (its source cache among others) goes in the
         # run folder: a child ends with os._exit, which cleans no temporary folder.
         os.makedirs(".snakemake/tmp", exist_ok=True)

@@ -6,8 +6,10 @@ run past the time limit is stopped through sudo with nothing of it left."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,7 +53,7 @@ def new_folder(unix_user: str, post: Callable[[], requests.Response]
     folder (nothing else makes folders there while the cluster lock is held)."""
     before = set((RUNS / unix_user).iterdir())
     r = post()
-    made = [p for p in set((RUNS / unix_user).iterdir()) - before if p.name != ".staging"]
+    made = [p for p in set((RUNS / unix_user).iterdir()) - before if p.name[0] != "."]
     assert len(made) == 1, made
     return r, made[0]
 
@@ -77,6 +79,52 @@ def test_each_mapped_user_s_local_run_is_theirs(service: LiveService) -> None:
     result = run(["runuser", "-u", "ws", "--", "sudo", "-n", "-u", ALICE,
                   "/usr/local/libexec/ws/ws-as-user", "run", folder.name], cwd="/")
     assert result.returncode == 2 and "run already" in result.stderr, result
+
+
+def warm_server(unix_user: str) -> str:
+    """The pid of the user's own warm Snakemake, once it answers (started after the
+    user's first local run: ws-as-user warm)."""
+    sock = RUNS / unix_user / ".warm.sock"
+    deadline = time.monotonic() + 60
+    while not (sock.is_socket() and (pids := run(
+            ["pgrep", "-u", unix_user, "-f", "service.local.warm_user"]).stdout.split())):
+        assert time.monotonic() < deadline, "no warm Snakemake of the user's"
+        time.sleep(0.1)
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def test_later_runs_are_children_of_the_user_s_own_warm_snakemake(
+        service: LiveService) -> None:
+    server = warm_server(ALICE)
+    sock = RUNS / ALICE / ".warm.sock"
+    assert sock.owner() == ALICE and sock.stat().st_mode & 0o077 == 0
+    # The service account cannot talk to it (nor could another user).
+    connect = ("import socket; s = socket.socket(socket.AF_UNIX); "
+               f"s.connect({str(sock)!r})")
+    assert run(["runuser", "-u", "ws", "--", "python3", "-c", connect]).returncode != 0
+    before = set((RUNS / ALICE).iterdir())
+    answer: list[requests.Response] = []
+    thread = threading.Thread(target=lambda: answer.append(
+        local_run(service, cmd="sleep 4; python /add.py 1 2")))
+    thread.start()
+    deadline = time.monotonic() + 60
+    parents: set[str] = set()
+    while server not in parents and thread.is_alive():
+        assert time.monotonic() < deadline
+        made = [p for p in set((RUNS / ALICE).iterdir()) - before if p.name[0] != "."]
+        for pid in run(["pgrep", "-u", ALICE]).stdout.split():
+            with contextlib.suppress(OSError):
+                if made and os.readlink(f"/proc/{pid}/cwd") == str(made[0]):
+                    parents.add(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+                                .split()[1])
+        time.sleep(0.05)
+    thread.join(60)
+    assert server in parents, parents  # its Snakemake was the warm one's child
+    assert stdout_of(answer[0]) == "3.0"
+    # The same server serves the next run too: one per user.
+    assert stdout_of(local_run(service, cmd="id -un")) == ALICE
+    assert warm_server(ALICE) == server
 
 
 def limits_of(text: str) -> dict[str, tuple[str, str]]:
@@ -152,6 +200,8 @@ def test_a_run_past_the_time_limit_is_stopped_with_nothing_left(
         assert time.monotonic() < deadline, left
         time.sleep(0.1)
     # Those that left the job's process group too (Apptainer's squashfuse_ll).
+    # (The user's warm Snakemake, if it started meanwhile, stays: it is not the run's.)
+    before |= set(run(["pgrep", "-u", ALICE, "-f", "service.local.warm_user"]).stdout.split())
     while new := sorted(set(run(["pgrep", "-u", ALICE]).stdout.split()) - before):
         assert time.monotonic() < deadline, [
             Path(f"/proc/{pid}/cmdline").read_bytes() for pid in new

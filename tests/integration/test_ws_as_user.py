@@ -61,6 +61,11 @@ def installed() -> None:
             pytest.fail(f"no user {user}: scripts/cluster-up.sh creates it", pytrace=False)
     if not os.path.isfile(PROGRAM):
         pytest.fail(f"no {PROGRAM}: scripts/cluster-up.sh installs it", pytrace=False)
+    # These tests write their own job.sh and run it as `run` does without the
+    # user's warm Snakemake (which runs the workflow, not job.sh): one left by
+    # earlier tests is stopped (test_unix_mode_local_runs.py tests the warm path).
+    for user in (ALICE, BOB):
+        run(["pkill", "-KILL", "-u", user, "-f", "service.local.warm_user"])
 
 
 @pytest.fixture
@@ -96,7 +101,7 @@ def test_sudo_lists_one_program_and_nothing_else() -> None:
     rules = " ".join(result.stdout.split("may run the following commands on", 1)[1]
                      .split("\n", 1)[1].split())
     assert rules == (f"(%ws-users, !root, !#0) NOPASSWD: {PROGRAM} "
-                     "^(create|submit|cancel|remove|run) [0-9a-f]{40}$"), result.stdout
+                     "^(create|submit|cancel|remove|run|warm) [0-9a-f]{40}$"), result.stdout
 
 
 @pytest.mark.parametrize("argv", [

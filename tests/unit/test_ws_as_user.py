@@ -389,9 +389,9 @@ def test_run_runs_job_sh_in_the_run_folder_once(runs: Path,
     monkeypatch.setenv("WS_SECRET", "leaked")
     run = _run_fd(runs)
     try:
-        assert prog.run_job(run, os.getuid(), _env()) == 7
+        assert prog.run_job(run, os.getuid(), _env(), str(runs / "no.sock")) == 7
         with pytest.raises(prog.Refused, match="run already"):
-            prog.run_job(run, os.getuid(), _env())
+            prog.run_job(run, os.getuid(), _env(), str(runs / "no.sock"))
     finally:
         os.close(run)
     pid, pgrp, sid = (folder / "ids").read_text().split()
@@ -406,11 +406,11 @@ def test_run_refuses_a_folder_without_a_job_script(runs: Path, tmp_path: Path) -
     run = _run_fd(runs)
     try:
         with pytest.raises(prog.Refused, match=r"no job\.sh"):
-            prog.run_job(run, os.getuid(), _env())
+            prog.run_job(run, os.getuid(), _env(), str(runs / "no.sock"))
         (tmp_path / "elsewhere.sh").write_text("touch ran\n")
         (folder / "job.sh").symlink_to(tmp_path / "elsewhere.sh")
         with pytest.raises(prog.Refused, match=r"no job\.sh"):
-            prog.run_job(run, os.getuid(), _env())
+            prog.run_job(run, os.getuid(), _env(), str(runs / "no.sock"))
     finally:
         os.close(run)
     assert not (folder / "status" / "run.started").exists()
