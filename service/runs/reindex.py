@@ -30,6 +30,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ws_slurm.records import read_bounded
+
 from service.accounts import users
 from service.accounts.unix_users import UNIX_NAME_RE
 from service.core.store import RunIndexEntry, Store
@@ -50,7 +52,6 @@ log = logging.getLogger(__name__)
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_STATE_BYTES = 16 * 1024 * 1024
 MAX_USER_BYTES = 64
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 UidOf = Callable[[str], "int | None"]  # a Unix user's UID (None: no such user)
 
@@ -62,26 +63,9 @@ def system_uid(unix_user: str) -> int | None:
         return None
 
 
-def read_bounded(path: Path, limit: int) -> bytes | None:
-    """A regular file's bytes, if it is one (not a link) of at most `limit` bytes."""
-    try:
-        fd = os.open(path, _READ_FLAGS)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, limit + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return data if len(data) <= limit else None
-
-
 def _json_object(path: Path, limit: int) -> dict[str, Any]:
     """ValueError unless the file is a readable JSON object."""
-    data = read_bounded(path, limit)
+    data = read_bounded(str(path), limit)
     if data is None:
         raise ValueError(f"{path.name} is no regular file of at most {limit} bytes")
     value = json.loads(data)
@@ -143,7 +127,7 @@ def _unix_runs(placement: UnixPlacement, uid_of: UidOf
     """(the Unix user, the run folder with its meta) of each run of unix mode."""
     for entry in _named_folders(placement.meta_dir):
         meta = Path(entry.path)
-        raw = read_bounded(meta / UNIX_USER_FILE, MAX_USER_BYTES)
+        raw = read_bounded(str(meta / UNIX_USER_FILE), MAX_USER_BYTES)
         user = raw.decode(errors="replace").strip() if raw else ""
         if not UNIX_NAME_RE.fullmatch(user):
             log.warning("reindex: %s names no Unix user: left out", meta)

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ws_slurm.records import read_bounded
+
 FOLDER = "tes"
 TASK = "task.json"
 PLAN = "plan.json"
@@ -65,21 +67,7 @@ class TesFiles:
         self.fd = fd
 
     def read(self, name: str, limit: int) -> bytes | None:
-        if self.fd is None:
-            return None
-        try:
-            fd = os.open(name, _READ_FLAGS, dir_fd=self.fd)
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            data = os.read(fd, limit + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        return data if len(data) <= limit else None
+        return None if self.fd is None else read_bounded(name, limit, self.fd)
 
     def tail(self, name: str, limit: int) -> str:
         """The last `limit` bytes of a file (as text; '' if none)."""
