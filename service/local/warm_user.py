@@ -11,7 +11,9 @@ process holds no more power than the user has, and serves only what the user's
 own program sends it.
 
 Protocol on a connection (JSON lines): the program sends {"rlimits": [[RESOURCE,
-SOFT, HARD], ...]} with the run folder's descriptor; this process answers
+SOFT, HARD], ...], "python": ITS_CONFIG'S} with the run folder's descriptor (or,
+`ws-as-user warm` probing, "probe": true and no descriptor: answered {"ready": 1}
+if this process is current; one that is not leaves without answering); this process answers
 {"pid": PID} once the child is forked and {"exit": CODE} once it has ended.
 "stop" from the program (the service stops the run), or the connection closing,
 kills the child's group and everything below it (SIGKILL), as `ws-as-user run`
@@ -32,12 +34,14 @@ import select
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 
 from service.local.warm_snakemake import run_child, warm_up
 from service.runs.workflow import RUN_HERE
 
 IDLE_S = 300.0
+LOCK_WAIT_S = 10.0
 MAX_REQUEST = 64 * 1024
 
 
@@ -94,9 +98,16 @@ def kill_run(pid: int) -> None:
             os.kill(other, signal.SIGKILL)
 
 
-def receive(conn: socket.socket) -> tuple[list[list[int]], int, str] | None:
-    """The request's rlimits, its run folder's descriptor and the Python the
-    program would run; None for anything else."""
+@dataclass(frozen=True)
+class Request:
+    rlimits: list[list[int]]
+    run_fd: int  # the run folder's descriptor; -1 for a probe
+    python: str  # the Python the program would run (its config's)
+
+
+def receive(conn: socket.socket) -> Request | None:
+    """A run (its rlimits and its folder's descriptor), or a probe (no descriptor:
+    `ws-as-user warm` asks whether this process is current); None for anything else."""
     fds = array.array("i")
     try:
         # Room for two: more than one descriptor sent is then seen, and refused.
@@ -111,13 +122,15 @@ def receive(conn: socket.socket) -> tuple[list[list[int]], int, str] | None:
         request = json.loads(data)
         limits = [[int(r), int(s), int(h)] for r, s, h in request["rlimits"]]
         python = str(request.get("python", ""))
+        probe = request.get("probe") is True
     except (ValueError, TypeError, KeyError):
         limits = None
-    if limits is None or len(fds) != 1 or flags & (socket.MSG_CTRUNC | socket.MSG_TRUNC):
+    if limits is None or len(fds) != (0 if probe else 1) or flags & (
+            socket.MSG_CTRUNC | socket.MSG_TRUNC):
         for fd in fds:
             os.close(fd)
         return None
-    return limits, fds[0], python
+    return Request(limits, -1 if probe else fds[0], python)
 
 
 def _say(conn: socket.socket, message: dict[str, int]) -> None:
@@ -126,24 +139,31 @@ def _say(conn: socket.socket, message: dict[str, int]) -> None:
 
 
 def _start(conn: socket.socket, served: dict[int, Served], by_pid: dict[int, Served],
-           wake: tuple[int, int], listener: socket.socket) -> None:
+           own: tuple[int, ...]) -> None:
+    """Fork the run's child; `own`: this process's descriptors (wake pipe, socket,
+    lock), which the child closes with every connection: none reaches the run."""
     got = receive(conn)
     if got is None:
         conn.close()
         return
-    limits, run_fd, python = got
-    if python != sys.executable or _code_changed():
+    if got.python != sys.executable or _code_changed():
         # ws was upgraded or moved (the admin's config names another Python): this
         # process's code is not the service's any more. No answer: the program runs
-        # the run cold; leave, so that a new one is started.
-        os.close(run_fd)
+        # the run cold (or, probing, starts a new one); leave.
+        if got.run_fd >= 0:
+            os.close(got.run_fd)
         conn.close()
         raise Outdated
+    if got.run_fd < 0:  # a probe: current
+        _say(conn, {"ready": 1})
+        conn.close()
+        return
+    limits, run_fd = got.rlimits, got.run_fd
     pid = os.fork()
     if pid == 0:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in (*wake, listener.fileno(), *(s.conn.fileno() for s in served.values())):
+        for fd in (*own, conn.fileno(), *(s.conn.fileno() for s in served.values())):
             with contextlib.suppress(OSError):
                 os.close(fd)
         run_child(run_fd, list(RUN_HERE), limits)
@@ -158,10 +178,16 @@ def serve(path: str) -> None:
         os.environ[name] = "1"  # this process forks (warm_snakemake.serve says why)
     lock = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
                    0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return  # one is there already
+    # One per user: an outdated one that a probe made leave may still be going.
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return  # a current one is there
+            time.sleep(0.1)
     wake = os.pipe()
     os.set_blocking(wake[1], False)
     signal.set_wakeup_fd(wake[1])
@@ -193,7 +219,7 @@ def serve(path: str) -> None:
                 if ready is listener:
                     conn, _ = listener.accept()
                     try:
-                        _start(conn, served, by_pid, wake, listener)
+                        _start(conn, served, by_pid, (*wake, listener.fileno(), lock))
                     except Outdated:
                         return  # running children finish on their own
                 elif ready == wake[0]:

@@ -27,8 +27,8 @@ def serve_once(path: Path, answers: list[bytes], seen: list[object]) -> threadin
         with conn:
             got = warm_user.receive(conn)
             seen.append(got)
-            if got is not None:
-                os.close(got[1])
+            if got is not None and got.run_fd >= 0:
+                os.close(got.run_fd)
             for answer in answers:
                 if answer == b"WAIT-STOP":
                     seen.append(conn.recv(64))
@@ -50,9 +50,10 @@ def test_a_run_is_handed_over_with_its_folder_and_bounds(tmp_path: Path) -> None
     finally:
         os.close(fd)
     thread.join(5)
-    limits, _, python = seen[0]  # type: ignore[misc]
-    assert [r for r, _, _ in limits] == list(prog.WARM_LIMITS)
-    assert python == "/venv/bin/python"
+    request = seen[0]
+    assert isinstance(request, warm_user.Request)
+    assert [r for r, _, _ in request.rlimits] == list(prog.WARM_LIMITS)
+    assert request.python == "/venv/bin/python"
 
 
 def test_no_warm_process_or_one_that_fails_before_forking_means_cold(tmp_path: Path) -> None:
@@ -89,6 +90,9 @@ def test_the_warm_process_takes_nothing_but_a_request_and_one_folder() -> None:
     with a, b:
         a.sendall(b'{"rlimits": [[2, 10, 20]]}')  # no descriptor
         assert warm_user.receive(b) is None
+        a.sendall(b'{"rlimits": [], "probe": true, "python": "/p"}')  # a probe has none
+        probe = warm_user.receive(b)
+        assert probe is not None and (probe.run_fd, probe.python) == (-1, "/p")
         fds = [os.open("/", os.O_PATH), os.open("/", os.O_PATH)]
         a.sendmsg([b'{"rlimits": []}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                           bytes(memoryview(_ints(fds))))])
@@ -99,8 +103,8 @@ def test_the_warm_process_takes_nothing_but_a_request_and_one_folder() -> None:
         a.sendmsg([json.dumps({"rlimits": [[2, 10, 20]]}).encode()], [
             (socket.SOL_SOCKET, socket.SCM_RIGHTS, bytes(memoryview(_ints(fds[:1]))))])
         got = warm_user.receive(b)
-        assert got is not None and got[0] == [[2, 10, 20]] and got[2] == ""
-        os.close(got[1])
+        assert got is not None and got.rlimits == [[2, 10, 20]] and got.python == ""
+        os.close(got.run_fd)
         for fd in fds:
             os.close(fd)
 
@@ -108,3 +112,15 @@ def test_the_warm_process_takes_nothing_but_a_request_and_one_folder() -> None:
 def _ints(fds: list[int]) -> object:
     import array
     return array.array("i", fds)
+
+
+def test_warm_asks_whether_the_one_answering_is_current(tmp_path: Path) -> None:
+    seen: list[object] = []
+    thread = serve_once(tmp_path / "s", [b'{"ready": 1}\n'], seen)
+    assert prog._current_warm(str(tmp_path / "s"), "/venv/bin/python")
+    thread.join(5)
+    assert isinstance(seen[0], warm_user.Request) and seen[0].run_fd == -1
+    thread = serve_once(tmp_path / "t", [], [])  # an outdated one: no answer
+    assert not prog._current_warm(str(tmp_path / "t"), "/venv/bin/python")
+    thread.join(5)
+    assert not prog._current_warm(str(tmp_path / "none"), "/venv/bin/python")
