@@ -17,11 +17,12 @@ import requests
 import tes
 
 from tests.integration.test_tes import BASE, final, get, post, wait_task
-from tests.live import ROOT, LiveService, build_images, make_service, run
+from tests.live import LiveService, build_images, make_service, run
 
 pytestmark = pytest.mark.cluster
 ALICE, BOB = "wsalice", "wsbob"
 BOBS_SECRET = "bob-s-tes-secret-0815"
+TES_ROOTS = Path("/srv/ws-tes-roots")
 
 
 def as_user(unix_user: str, argv: list[str]) -> None:
@@ -32,9 +33,12 @@ def as_user(unix_user: str, argv: list[str]) -> None:
 def live() -> Iterator[LiveService]:
     # Each Unix user's root, where the compute nodes see it too, closed to everyone
     # else: the service account included.
-    roots = ROOT / "var" / "tes-roots" / os.urandom(4).hex()
+    # Not in the checkout, whose folders the test users may not traverse (a clone
+    # in a 0700 temporary folder); /srv is the compute nodes' too.
+    roots = TES_ROOTS / os.urandom(4).hex()
     roots.mkdir(parents=True)
-    os.chmod(roots, 0o755)
+    for folder in (TES_ROOTS, roots):
+        os.chmod(folder, 0o755)
     for unix_user in (ALICE, BOB):
         (roots / unix_user).mkdir(mode=0o700)
         subprocess.run(["chown", f"{unix_user}:", str(roots / unix_user)], check=True)
