@@ -447,3 +447,14 @@ def test_export_hands_over_files_and_folders_and_no_link(runs: Path, tmp_path: P
             got[m.name] = f.read() if f else None
     assert got == {"status": None, "work": None, "work/d": None,
                    "work/d/inner.txt": b"s\n", "work/stdout.txt": b"42\n"}
+
+
+def test_export_reads_a_file_a_chunk_at_a_time_and_keeps_its_header_s_size(
+        tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"abcdef")
+    with (tmp_path / "f").open("rb") as f:
+        grew = prog._Exactly(f, 4)  # the file grew after its size was taken: cut
+        assert (grew.read(3), grew.read(3), grew.read()) == (b"abc", b"d", b"")
+    with (tmp_path / "f").open("rb") as f:
+        shrank = prog._Exactly(f, 8)  # it shrank: padded, the stream stays whole
+        assert shrank.read() == b"abcdef\0\0"
