@@ -89,7 +89,7 @@ EOF
 # Installed by ws scripts/unix-users-up.sh (docs/admin.md). The service account
 # may run one program as members of $GROUP, never as root.
 Defaults!$PROGRAM env_reset, !setenv
-$WS_USER ALL=(%$GROUP,!root,!#0) NOPASSWD: $PROGRAM ^(create|submit|cancel|remove|run|warm) [0-9a-f]{40}\$
+$WS_USER ALL=(%$GROUP,!root,!#0) NOPASSWD: $PROGRAM ^(create|submit|cancel|remove|run|warm|export) [0-9a-f]{40}\$
 EOF
   visudo -cqf "$tmp" || { rm -f "$tmp"; die "the sudoers rule does not parse (visudo -cf)"; }
   write_if_changed "$SUDOERS" 0440 < "$tmp"

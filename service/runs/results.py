@@ -6,10 +6,7 @@ import contextlib
 import os
 import re
 import shutil
-import stat
-import time
 import uuid
-import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +14,13 @@ from typing import Any, BinaryIO
 
 from service.core import atomic
 from service.core.errors import NotFound, TooLarge, full_disk_is_storage_full
-from service.runs.folder import KEY_RE, RunFolder
-from service.runs.record import RunRecord, load_record
+from service.runs.folder import RunFolder
+from service.runs.handover import Handover
+from service.runs.record import RunRecord
 from service.runs.report_models import ClusterReport, Process, Resource
 from service.runs.request import RunReport
+from service.runs.run_zip import make_zip
+from service.runs.safe_open import open_in_run, open_regular
 from service.runs.state import NOK, RunState
 
 # fullmatch and ASCII: nothing but the key itself (no trailing newline, no other digits).
@@ -36,10 +36,11 @@ MAX_STDOUT_JSON_BYTES = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class FileResult:
-    path: Path
+    """A file to send, opened once (checked as it was opened, never looked up by
+    its path again); a temporary one is already unlinked: its descriptor holds it."""
+    file: BinaryIO
     filename: str
     content_type: str
-    delete_after: bool = False
 
 
 def cluster_report(record: RunRecord, state: RunState, identity: str) -> dict[str, Any]:
@@ -67,53 +68,8 @@ def local_report(record: RunRecord, state: RunState, folder: RunFolder) -> dict[
     return report
 
 
-# The command runs as the service's own account and may leave anything in work/:
-# a link named stdout.txt pointing at the service's database, a FIFO, a folder.
-# What the service reads from a run folder is therefore opened without following
-# a link in its last component (O_NOFOLLOW), and only regular files are read;
-# folders are walked with os.fwalk and opened relative to their descriptors, so a
-# folder swapped for a link mid-walk leads nowhere either.
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-def _open_regular(path: Path | str, dir_fd: int | None = None) -> BinaryIO | None:
-    """The file opened for reading if it is a regular file (not a link), else None."""
-    try:
-        fd = os.open(path, _OPEN_FLAGS, dir_fd=dir_fd)
-    except OSError:
-        return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb")
-
-
-_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-def _open_in_run(folder: RunFolder, *parts: str) -> BinaryIO | None:
-    """A regular file of the run folder, opened one step at a time from the run
-    folder down, none of them followed if a link: in identity mode "unix" the
-    user owns the folder and may swap its work/ (or the run folder itself) for a
-    link to another user's, which the service could read through the group ACL."""
-    try:
-        fd = os.open(folder.path, _DIR_FLAGS)
-    except OSError:
-        return None
-    try:
-        for part in parts[:-1]:
-            step = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = step
-        return _open_regular(parts[-1], fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def is_regular(path: Path) -> bool:
-    f = _open_regular(path)
+    f = open_regular(path)
     if f is None:
         return False
     f.close()
@@ -121,7 +77,7 @@ def is_regular(path: Path) -> bool:
 
 
 def stderr_tail(folder: RunFolder) -> str:
-    f = _open_regular(folder.work / "stderr.txt")
+    f = open_in_run(folder, "work", "stderr.txt")
     if f is None:
         return ""
     with f:
@@ -130,23 +86,29 @@ def stderr_tail(folder: RunFolder) -> str:
         return f.read().decode(errors="replace")
 
 
-def open_stdout(folder: RunFolder) -> BinaryIO | None:
-    """The command's stdout.txt opened for reading (a regular file, never a link)."""
-    return _open_in_run(folder, "work", "stdout.txt")
+def open_stdout(folder: RunFolder, handover: Handover | None = None,
+                limit: int | None = None) -> BinaryIO | None:
+    """The command's stdout.txt opened for reading (a regular file, never a link).
+    Where the service may not read it (unix mode: the run closed it), handed
+    over by the run's user (`handover`; TooLarge above `limit` bytes)."""
+    try:
+        return open_in_run(folder, "work", "stdout.txt", denied=handover is not None)
+    except PermissionError:
+        assert handover is not None
+        return handover.stdout(folder.path, limit)
 
 
-def stdout_size(folder: RunFolder) -> int:
-    f = open_stdout(folder)
-    if f is None:
-        return 0
-    with f:
-        return os.fstat(f.fileno()).st_size
+def file_size(f: BinaryIO | None) -> int:
+    return os.fstat(f.fileno()).st_size if f is not None else 0
 
 
 def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_HELD) -> str:
-    """The command's stdout, without the final newline: `print(9.0)` gives "9.0".
-    TooLarge above `limit` bytes."""
-    f = open_stdout(folder)
+    return read_stdout(open_stdout(folder), limit)
+
+
+def read_stdout(f: BinaryIO | None, limit: int = MAX_STDOUT_HELD) -> str:
+    """The command's stdout (from open_stdout: closed here), without the final
+    newline: `print(9.0)` gives "9.0". TooLarge above `limit` bytes."""
     if f is None:
         return ""
     with f:
@@ -159,80 +121,39 @@ def stdout_text(folder: RunFolder, limit: int = MAX_STDOUT_HELD) -> str:
         return f.read().decode(errors="replace").removesuffix("\n")
 
 
-def zip_folder(folder: RunFolder, dest: Path) -> None:
-    """Zip the whole run folder (links are stored as the names they point to,
-    never followed, so nothing from outside the folder gets in). Its top folder is
-    named by the run's key, which the client knows, not by the folder's name."""
-    top = str(folder.path)
-    try:
-        key = load_record(folder).key
-    except NotFound:
-        key = folder.path.name
-    if not KEY_RE.fullmatch(key):
-        key = folder.path.name
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        for root, dirs, files, dir_fd in os.fwalk(top):
-            dirs.sort()
-            base = os.path.join(key, os.path.relpath(root, top)).removesuffix("/.")
-            for name in sorted(files) + dirs:
-                arcname = f"{base}/{name}"
-                try:
-                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                except OSError:
-                    continue
-                if stat.S_ISLNK(st.st_mode):
-                    info = zipfile.ZipInfo(arcname)
-                    info.external_attr = 0o120777 << 16
-                    with contextlib.suppress(OSError):
-                        z.writestr(info, os.readlink(name, dir_fd=dir_fd))
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    continue  # folders are walked; FIFOs, sockets, devices skipped
-                f = _open_regular(name, dir_fd)
-                if f is None:
-                    continue
-                with f:
-                    st = os.fstat(f.fileno())
-                    info = zipfile.ZipInfo(arcname, time.localtime(st.st_mtime)[:6])
-                    info.external_attr = (st.st_mode & 0xFFFF) << 16
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.file_size = st.st_size
-                    with z.open(info, "w") as out:
-                        shutil.copyfileobj(f, out, 256 * 1024)
-
-
-def temp_zip(folder: RunFolder, runs_dir: Path) -> FileResult:
+def temp_zip(folder: RunFolder, runs_dir: Path,
+             handover: Handover | None = None) -> FileResult:
     tmp_dir = runs_dir / ".staging"
     tmp_dir.mkdir(exist_ok=True)
     dest = tmp_dir / f"{uuid.uuid4().hex}.zip"
     try:
         with full_disk_is_storage_full("the disk is full: the zip cannot be made",
                                        ["retry later; the administrator has been told"]):
-            zip_folder(folder, dest)
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    return FileResult(dest, "run.zip", CONTENT_TYPES["run.zip"], delete_after=True)
+            make_zip(folder, dest, handover)
+        zipped = dest.open("rb")
+    finally:
+        dest.unlink(missing_ok=True)  # an open descriptor holds it until sent
+    return FileResult(zipped, "run.zip", CONTENT_TYPES["run.zip"])
 
 
-def result_file(folder: RunFolder, returned_type: str, runs_dir: Path) -> FileResult:
+def result_file(folder: RunFolder, returned_type: str, runs_dir: Path,
+                handover: Handover | None = None) -> FileResult:
     if returned_type == "run.zip":
-        return temp_zip(folder, runs_dir)
-    # Results are served once the run has ended, so nothing changes the file
-    # between this check and the answer.
-    f = open_stdout(folder)
+        return temp_zip(folder, runs_dir, handover)
+    # Opened once, checked as it is opened: served from this descriptor.
+    f = open_stdout(folder, handover)
     if f is None:
         raise NotFound("the run left no stdout.txt file",
                        ["the command may have removed or replaced it"])
-    f.close()
-    return FileResult(folder.stdout, "stdout.txt", CONTENT_TYPES["stdout.txt"])
+    return FileResult(f, "stdout.txt", CONTENT_TYPES["stdout.txt"])
 
 
 def new_download_key() -> str:
     return f"{datetime.now(UTC):%Y%m%d_%H%M%S}_{uuid.uuid4()}"
 
 
-def store_download(folder: RunFolder, returned_type: str, downloads_dir: Path) -> str:
+def store_download(folder: RunFolder, returned_type: str, downloads_dir: Path,
+                   handover: Handover | None = None) -> str:
     """Keep the result for GET /api/download/?key=KEY; the same run always answers
     with the same key. The result is written in a hidden folder renamed into
     place, so a full disk leaves nothing half-written (StorageFull, 507)."""
@@ -248,10 +169,10 @@ def store_download(folder: RunFolder, returned_type: str, downloads_dir: Path) -
             tmp.mkdir(parents=True)
             if returned_type == "run.zip":
                 filename = "run.zip"
-                zip_folder(folder, tmp / filename)
+                make_zip(folder, tmp / filename, handover)
             else:
                 filename = "stdout.txt"
-                src = open_stdout(folder)
+                src = open_stdout(folder, handover)
                 if src is None:
                     raise NotFound("the run left no stdout.txt file",
                                    ["the command may have removed or replaced it"])
@@ -274,7 +195,10 @@ def find_download(downloads_dir: Path, key: str) -> FileResult:
     files = [p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else []
     if len(files) != 1 or files[0].name not in CONTENT_TYPES:
         raise NotFound("unknown download key")
-    return FileResult(files[0], files[0].name, CONTENT_TYPES[files[0].name])
+    f = open_regular(files[0])  # the service's own folder: opened once all the same
+    if f is None:
+        raise NotFound("unknown download key")
+    return FileResult(f, files[0].name, CONTENT_TYPES[files[0].name])
 
 
 def download_message(base_url: str, key: str) -> dict[str, str]:

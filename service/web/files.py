@@ -1,8 +1,9 @@
-"""Send a result file (and remove it afterwards if it was made for this answer)."""
+"""Send a result file from its descriptor (opened once), and close it."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from aiohttp import web
 
@@ -12,19 +13,18 @@ CHUNK = 256 * 1024
 
 
 async def send_file(request: web.Request, result: FileResult) -> web.StreamResponse:
+    f = result.file
     try:
-        size = result.path.stat().st_size
+        size = os.fstat(f.fileno()).st_size
         response = web.StreamResponse(headers={
             "Content-Type": result.content_type,
             "Content-Disposition": f'attachment; filename="{result.filename}"',
             "Content-Length": str(size),
         })
         await response.prepare(request)
-        with result.path.open("rb") as f:
-            while chunk := await asyncio.to_thread(f.read, CHUNK):
-                await response.write(chunk)
+        while chunk := await asyncio.to_thread(f.read, CHUNK):
+            await response.write(chunk)
         await response.write_eof()
         return response
     finally:
-        if result.delete_after:
-            result.path.unlink(missing_ok=True)
+        f.close()  # a temporary file, unlinked already, goes with it

@@ -1,9 +1,9 @@
 """Identity mode "unix", the run's files read as hostile (#20, "Files"): a mapped
 user owns their run folder, so their run (or they themselves, logged in) may
-plant links in it. A link is never followed, whatever step of the path it is,
-so nothing of another user's is served (the service could read it: the group
-ACL). Files a run made unreadable to the service are not handed over yet (a
-verb of ws-as-user's to do so is on branch `export`)."""
+narrow its modes or plant links in it. What the service cannot read through the
+group ACL it asks ws-as-user to hand over as the user (`export`); a link is never
+followed, whatever step of the path it is, so nothing of another user's is served
+(the service could read it: the group ACL)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,45 @@ def unreadable_by_the_service(path: Path) -> bool:
     return run(["runuser", "-u", WS_USER, "--", "cat", str(path)], cwd="/").returncode != 0
 
 
+def test_a_stdout_the_run_made_unreadable_is_handed_over_as_the_user(
+        service: LiveService) -> None:
+    # chmod of a file with an ACL narrows its mask: the ws group entry loses read.
+    answer, folder = ended(service, "echo 42; chmod 600 stdout.txt")
+    assert unreadable_by_the_service(folder / "work" / "stdout.txt")
+    r = results(answer)
+    assert r.status_code == 200, r.text
+    assert r.json()["info"]["stdout"] == "42"
+    assert content(answer)["work/stdout.txt"] == b"42\n"
+    # As a file too.
+    answer, folder = ended(service, "echo 43; chmod 600 stdout.txt",
+                           returned_type="stdout.txt")
+    r = results(answer)
+    assert (r.status_code, r.content) == (200, b"43\n"), r.text
+
+
+def test_folders_the_run_closed_are_handed_over_as_the_user(service: LiveService) -> None:
+    # work/ itself (the container's home) closed: nothing in it is reachable.
+    answer, folder = ended(service, "mkdir -p d; echo s > d/inner.txt; chmod 700 d; "
+                           "echo 44; chmod 700 .")
+    assert unreadable_by_the_service(folder / "work" / "stdout.txt")
+    r = results(answer)
+    assert r.status_code == 200, r.text
+    assert r.json()["info"]["stdout"] == "44"
+    entries = content(answer)
+    assert entries["work/stdout.txt"] == b"44\n"
+    assert entries["work/d/inner.txt"] == b"s\n"
+    assert "Snakefile" in entries  # the rest of the folder too
+    # A zip asked as the run's result, kept for download.
+    answer, _ = ended(service, "echo 45 > r.txt; chmod 600 r.txt; chmod 700 .",
+                      returned_type="run.zip", todownload=True)
+    r = results(answer)
+    assert r.status_code == 200, r.text
+    zipped = requests.get(r.json()["url"], timeout=60)
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
+        names = {i.filename.split("/", 1)[1]: i for i in z.infolist()}
+        assert z.read(names["work/r.txt"]) == b"45\n"
+
+
 def test_a_link_the_run_made_to_another_user_s_file_is_not_served(
         service: LiveService, bobs_run: Path) -> None:
     bobs_stdout = bobs_run / "work" / "stdout.txt"
@@ -97,6 +136,14 @@ def test_a_link_the_run_made_to_another_user_s_file_is_not_served(
     assert BOBS_SECRET not in r.text and r.json()["info"]["stdout"] == "", r.text
     entries = content(answer)
     assert BOBS_SECRET.encode() not in b"".join(entries.values())
+    # Also when the run's own files are closed, so its zip is handed over as the user.
+    answer, _ = ended(service, f"rm stdout.txt; ln -s {bobs_stdout} stdout.txt; "
+                      "echo x > y.txt; chmod 600 y.txt")
+    r = results(answer)
+    assert BOBS_SECRET not in r.text and r.json()["info"]["stdout"] == "", r.text
+    entries = content(answer)
+    assert BOBS_SECRET.encode() not in b"".join(entries.values())
+    assert entries["work/y.txt"] == b"x\n"
 
 
 @pytest.mark.parametrize("step", ["work", "run folder"])

@@ -101,7 +101,7 @@ def test_sudo_lists_one_program_and_nothing_else() -> None:
     rules = " ".join(result.stdout.split("may run the following commands on", 1)[1]
                      .split("\n", 1)[1].split())
     assert rules == (f"(%ws-users, !root, !#0) NOPASSWD: {PROGRAM} "
-                     "^(create|submit|cancel|remove|run|warm) [0-9a-f]{40}$"), result.stdout
+                     "^(create|submit|cancel|remove|run|warm|export) [0-9a-f]{40}$"), result.stdout
 
 
 @pytest.mark.parametrize("argv", [

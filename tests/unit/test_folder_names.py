@@ -16,8 +16,8 @@ from service.core.store import Store
 from service.runs import legacy_folders
 from service.runs.folder import FOLDER_NAME_RE, RunFolder, find, folder_name, new_key, run_path
 from service.runs.ledger import Ledger
-from service.runs.results import zip_folder
 from service.runs.retention import remove_run_folders
+from service.runs.run_zip import zip_folder
 from service.runs.state import RunState
 from tests.unit.test_ledger import KEYS, write_run
 

@@ -467,3 +467,45 @@ def test_the_rule_the_docs_and_the_program_name_the_same_verbs() -> None:
         found = pattern.search(path.read_text().replace("$PROGRAM", "ws-as-user"))
         assert found, path
         assert found.group(1).split("|") == list(prog.VERBS), path
+
+
+# ---- export: the run folder as a tar stream, never following a link ----------------------
+
+def test_export_hands_over_files_and_folders_and_no_link(runs: Path, tmp_path: Path) -> None:
+    folder = runs / _me() / NAME
+    (folder / "work" / "d").mkdir(parents=True)
+    (folder / "work" / "stdout.txt").write_text("42\n")
+    (folder / "work" / "stdout.txt").chmod(0o600)
+    (folder / "work" / "d" / "inner.txt").write_text("s\n")
+    (folder / "work" / "d").chmod(0o700)
+    (tmp_path / "secret").write_text("not theirs")
+    (folder / "work" / "link.txt").symlink_to(tmp_path / "secret")
+    (folder / "work" / "linkdir").symlink_to(tmp_path)
+    os.mkfifo(folder / "work" / "fifo")
+    out = io.BytesIO()
+    mine, run = prog.open_run_folder(str(runs), _me(), NAME, os.getuid())
+    try:
+        assert prog.export(run, out) == 0
+    finally:
+        os.close(run)
+        os.close(mine)
+    out.seek(0)
+    with tarfile.open(fileobj=out, mode="r|") as tar:
+        got = {}
+        for m in tar:
+            assert m.isdir() or m.isreg(), m.name
+            f = tar.extractfile(m)
+            got[m.name] = f.read() if f else None
+    assert got == {"status": None, "work": None, "work/d": None,
+                   "work/d/inner.txt": b"s\n", "work/stdout.txt": b"42\n"}
+
+
+def test_export_reads_a_file_a_chunk_at_a_time_and_keeps_its_header_s_size(
+        tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"abcdef")
+    with (tmp_path / "f").open("rb") as f:
+        grew = prog._Exactly(f, 4)  # the file grew after its size was taken: cut
+        assert (grew.read(3), grew.read(3), grew.read()) == (b"abc", b"d", b"")
+    with (tmp_path / "f").open("rb") as f:
+        shrank = prog._Exactly(f, 8)  # it shrank: padded, the stream stays whole
+        assert shrank.read() == b"abcdef\0\0"
