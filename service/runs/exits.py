@@ -10,35 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 
 from ws_slurm import records
 
 from service.runs.folder import RunFolder
+from service.runs.safe_open import run_subfolder
 from service.runs.state import ExitRecords, JobExit
 
-_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-
-@contextlib.contextmanager
-def status_folder(folder: RunFolder) -> Iterator[int | None]:
-    """status/, reached from the run folder's parent without following a link at
-    the run folder or at status/ (None if either is not a folder): in identity
-    mode "unix" the user owns both and may swap either for a link to another
-    user's run, whose records the service could read through the group ACL."""
-    fds: list[int] = []
-    try:
-        fds.append(os.open(folder.path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-        fds.append(os.open(folder.path.name, _DIR_FLAGS, dir_fd=fds[-1]))
-        fds.append(os.open(folder.status.name, _DIR_FLAGS, dir_fd=fds[-1]))
-        found: int | None = fds[-1]
-    except OSError:
-        found = None
-    try:
-        yield found
-    finally:
-        for fd in fds:
-            os.close(fd)
+def status_folder(folder: RunFolder) -> contextlib.AbstractContextManager[int | None]:
+    """The run's status/, opened without following a link (safe_open.run_subfolder)."""
+    return run_subfolder(folder.path, folder.status.name)
 
 
 def _exists(name: str, status: int) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -68,3 +70,26 @@ def open_in_run(folder: RunFolder, *parts: str, denied: bool = False) -> BinaryI
         return None
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def run_subfolder(run: Path, name: str) -> Iterator[int | None]:
+    """run/name (status/, tes/), reached from the run folder's parent (the runs
+    folder: the service's, or in mode "unix" the admin's runs_dir/USER) without
+    following a link at the run folder or at `name`; a descriptor (O_PATH) to read
+    from by name, or None if either is not a real folder. In mode "unix" the user
+    owns both and may swap either for a link to another user's run, which the
+    service could read through the group ACL."""
+    fds: list[int] = []
+    try:
+        fds.append(os.open(run.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        fds.append(os.open(run.name, _DIR_FLAGS, dir_fd=fds[-1]))
+        fds.append(os.open(name, _DIR_FLAGS, dir_fd=fds[-1]))
+        found: int | None = fds[-1]
+    except OSError:
+        found = None
+    try:
+        yield found
+    finally:
+        for fd in fds:
+            os.close(fd)

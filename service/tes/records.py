@@ -34,6 +34,8 @@ from typing import Any
 
 from ws_slurm.records import read_bounded
 
+from service.runs.safe_open import run_subfolder
+
 FOLDER = "tes"
 TASK = "task.json"
 PLAN = "plan.json"
@@ -45,7 +47,6 @@ OUTPUTS = "outputs.json"
 SYSTEM_LOG = "system.log"
 MAX_JSON = 4 * 1024 * 1024
 MAX_LOG = 64 * 1024
-_PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
@@ -115,19 +116,8 @@ def tes_files(folder: Path) -> Iterator[TesFiles]:
     """folder/tes, reached from the folder's parent (the runs folder: the
     service's, or in mode "unix" the admin's runs_dir/USER) without following a
     link at the run folder or at tes/."""
-    fds: list[int] = []
-    try:
-        fds.append(os.open(folder.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-        fds.append(os.open(folder.name, _PATH_FLAGS, dir_fd=fds[-1]))
-        fds.append(os.open(FOLDER, _PATH_FLAGS, dir_fd=fds[-1]))
-        found = fds[-1]
-    except OSError:
-        found = None
-    try:
+    with run_subfolder(folder, FOLDER) as found:
         yield TesFiles(found)
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def read_json(folder: Path, name: str) -> Any:
